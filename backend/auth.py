@@ -1,0 +1,63 @@
+"""Authentication pieces shared by the mobile and bureau APIs: bearer auth and login throttle."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from backend.errors import Problem
+from backend.tokens import token_authenticate
+
+ERR_INVALID_CREDENTIALS = "用户名或密码错误。"
+ERR_TOO_MANY_ATTEMPTS = "登录失败次数过多，请稍后再试。"
+
+
+class BearerAuth(HttpBearer):
+    """Accepts access tokens issued for one audience; sets request.user and request.token_family."""
+
+    def __init__(self, audience: str) -> None:
+        super().__init__()
+        self.audience = audience
+
+    def authenticate(self, request: HttpRequest, token: str):
+        found = token_authenticate(raw=token, audience=self.audience)
+        if found is None:
+            return None
+        request.user = found.user
+        request.token_family = found.family
+        return found.user
+
+
+def _failure_key(username: str) -> str:
+    return f"login-failures:{username.strip().lower()}"
+
+
+def _recent_failures(username: str) -> list[float]:
+    cutoff = time.time() - settings.LOGIN_FAILURE_WINDOW_S
+    return [t for t in cache.get(_failure_key(username), []) if t > cutoff]
+
+
+def login_check(*, username: str, password: str) -> AbstractBaseUser:
+    """Password check with a per-username limit: 5 failures in 15 minutes lock it until the oldest
+    failure leaves the window. Counted per username (not per IP) because inspectors share carrier
+    NAT addresses."""
+    failures = _recent_failures(username)
+    if len(failures) >= settings.LOGIN_MAX_FAILURES:
+        retry_after = int(failures[0] + settings.LOGIN_FAILURE_WINDOW_S - time.time()) + 1
+        raise Problem(
+            429,
+            "too_many_attempts",
+            ERR_TOO_MANY_ATTEMPTS,
+            headers={"Retry-After": str(max(retry_after, 1))},
+        )
+    user = authenticate(username=username, password=password)
+    if user is None:
+        failures.append(time.time())
+        cache.set(_failure_key(username), failures, timeout=settings.LOGIN_FAILURE_WINDOW_S)
+        raise Problem(401, "invalid_credentials", ERR_INVALID_CREDENTIALS)
+    cache.delete(_failure_key(username))
+    return user

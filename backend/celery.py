@@ -1,0 +1,46 @@
+"""The Celery application. Workers run `celery -A backend worker`, beat `celery -A backend beat`."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+
+app = Celery("wuye_credit")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Times are Asia/Shanghai (CELERY_TIMEZONE). Sweepers are the outbox readers: they find rows
+# left in an unfinished state because a message was lost, so every 5 minutes bounds the delay.
+app.conf.beat_schedule = {
+    "worker-heartbeat": {"task": "backend.heartbeat", "schedule": 60.0, "args": ("beat",)},
+    "publish-snapshot-daily": {
+        "task": "credit.publish_snapshot",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "recompute-dirty-sweeper": {
+        "task": "credit.recompute_dirty",
+        "schedule": crontab(minute="*/5"),
+    },
+    "photo-sweeper": {
+        "task": "inspections.sweep_photos",
+        "schedule": crontab(minute="*/5"),
+    },
+    "expire-uploads": {
+        "task": "inspections.expire_uploads",
+        "schedule": crontab(minute=17),
+    },
+    "expire-pending-records": {
+        "task": "credit.activate_due_records",
+        "schedule": crontab(hour="*", minute=5),
+    },
+    "score-risk-nightly": {
+        "task": "inspections.score_risk",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "train-risk-monthly": {
+        "task": "inspections.train_risk_model",
+        "schedule": crontab(day_of_month=1, hour=0, minute=30),
+    },
+}

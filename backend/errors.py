@@ -1,0 +1,151 @@
+"""One error format for every JSON API: RFC 9457 problem details.
+
+Domain code raises `Problem` (or a subclass) with a stable `code`; `install_problem_handlers`
+turns it, ninja's validation and auth errors, 404s and anything unexpected into
+`application/problem+json`. Plain Django views (tus uploads) use `problem_response` directly.
+"""
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://wuye-credit.example/problems/"
+
+# Titles by status; `detail` carries the Chinese human explanation of the specific case.
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    460: "Checksum Mismatch",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class Problem(Exception):
+    """A failure the client can act on. `extra` members are merged into the body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": TYPE_BASE + code,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    response = JsonResponse(
+        problem_body(status, code, detail, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def response_for(problem: Problem) -> JsonResponse:
+    return problem_response(
+        problem.status, problem.code, problem.detail, headers=problem.headers, **problem.extra
+    )
+
+
+def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(error.get("loc", [])), "msg": str(error.get("msg", "invalid"))}
+        for error in exc.errors
+    ]
+
+
+def install_problem_handlers(api: NinjaAPI) -> None:
+    """Route every error of `api` through the problem format."""
+
+    @api.exception_handler(Problem)
+    def _problem(request: HttpRequest, exc: Problem):
+        return response_for(exc)
+
+    @api.exception_handler(ValidationError)
+    def _validation(request: HttpRequest, exc: ValidationError):
+        return problem_response(
+            422, "validation_error", "请求内容不符合要求。", errors=_validation_errors(exc)
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request: HttpRequest, exc: AuthenticationError):
+        return problem_response(
+            401,
+            "not_authenticated",
+            "缺少有效的访问令牌。",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @api.exception_handler(Http404)
+    def _not_found(request: HttpRequest, exc: Http404):
+        return problem_response(404, "not_found", "未找到请求的资源。")
+
+    @api.exception_handler(HttpError)
+    def _http_error(request: HttpRequest, exc: HttpError):
+        return problem_response(exc.status_code, f"http_{exc.status_code}", str(exc))
+
+    @api.exception_handler(Exception)
+    def _unexpected(request: HttpRequest, exc: Exception):
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "internal_error", "服务器内部错误，请稍后重试。")
+
+
+def make_api(
+    *, title: str, version: str, urls_namespace: str, description: str = "", **kwargs: Any
+) -> NinjaAPI:
+    """A NinjaAPI for one audience, with the shared error handling installed."""
+    api = NinjaAPI(
+        title=title,
+        version=version,
+        urls_namespace=urls_namespace,
+        description=description,
+        **kwargs,
+    )
+    install_problem_handlers(api)
+    return api

@@ -1,0 +1,28 @@
+"""URLconf: mounts the admin, each audience's API and the public pages. The only module of
+`backend` allowed to import the apps (see import-linter contracts)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from backend import health
+from backend.storage_views import signed_object
+from credit.api import tender_api
+from inspections.api import bureau_api
+from mobile_api.api import mobile_api
+
+admin.site.site_header = "物业服务企业信用管理平台"
+admin.site.site_title = "物业信用平台"
+admin.site.index_title = "管理后台"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/mobile/v1/", mobile_api.urls),
+    path("api/bureau/v1/", bureau_api.urls),
+    path("api/tender/v1/", tender_api.urls),
+    path("objects/<str:token>", signed_object, name="signed-object"),
+    path("credit/", include("credit.urls")),
+    path("bureau/credit/", include("credit.bureau_urls")),
+    path("bureau/", include("inspections.urls")),
+]

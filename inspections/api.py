@@ -1,0 +1,28 @@
+"""The bureau API (`/api/bureau/v1`): staff sign-in, review, complaints, plans, model card, and
+the credit router of the credit app."""
+
+from backend.auth_api import make_auth_router
+from backend.errors import make_api
+from backend.models import TokenAudience
+from credit.access import is_bureau_staff
+from credit.api import bureau_credit_router
+from inspections.schemas import StaffOut, staff_out
+
+bureau_api = make_api(
+    title="物业企业信用 — 主管部门接口 / Bureau API",
+    version="1",
+    urls_namespace="bureau-api",
+    description="主管部门工作人员使用。Bearer tokens of staff users.",
+)
+bureau_api.add_router(
+    "/auth",
+    make_auth_router(
+        audience=TokenAudience.BUREAU,
+        may_sign_in=is_bureau_staff,
+        profile_key="staff",
+        profile_schema=StaffOut,
+        profile_of=staff_out,
+        operation_prefix="bureau",
+    ),
+)
+bureau_api.add_router("/credit", bureau_credit_router)
