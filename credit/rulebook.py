@@ -526,12 +526,11 @@ def _rule_code(reader: _Reader, value: Any, path: str) -> str:
 def _parse_violation(reader: _Reader, item: Any, path: str, min_photos: Mapping[str, int]) -> Rule:
     entry = reader.obj(item, path, VIOLATION_KEYS)
     severity = entry["severity"]
-    if severity not in SEVERITIES:
-        if severity is not MISSING:
-            reader.problem(MSG_UNKNOWN_SEVERITY, path=f"{path}.severity", value=severity)
-        severity = SEVERITY_MINOR  # placeholder so the remaining fields are still checked
+    known_severity = severity in SEVERITIES
+    if not known_severity and severity is not MISSING:
+        reader.problem(MSG_UNKNOWN_SEVERITY, path=f"{path}.severity", value=severity)
     blacklist = reader.flag(entry["blacklist"], f"{path}.blacklist")
-    if blacklist and severity != SEVERITY_SERIOUS:
+    if blacklist and known_severity and severity != SEVERITY_SERIOUS:
         reader.problem(MSG_BLACKLIST_NOT_SERIOUS, path=f"{path}.blacklist")
     return Rule(
         code=_rule_code(reader, entry["code"], f"{path}.code"),
@@ -541,9 +540,9 @@ def _parse_violation(reader: _Reader, item: Any, path: str, min_photos: Mapping[
         points=reader.number(entry["points"], f"{path}.points", positive=True),
         months=reader.integer(entry["months"], f"{path}.months", minimum=1),
         clauses=reader.clauses(entry["clauses"], f"{path}.clauses"),
-        severity=severity,
+        severity=severity if known_severity else None,
         blacklist=blacklist,
-        min_photos=min_photos[severity],
+        min_photos=min_photos[severity] if known_severity else None,
     )
 
 

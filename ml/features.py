@@ -82,6 +82,7 @@ ENTERPRISE_FEATURES = (
     "ent_compounds",
     "ent_inspections_365d",
     "ent_violation_rate_365d",
+    "ent_minor_per_visit_365d",
     "ent_serious_365d",
     "ent_complaints_180d_per_compound",
     "ent_awards_1095d",
@@ -191,9 +192,11 @@ def enterprise_features(tables: EventTables, cutoff: date) -> pd.DataFrame:
     bad_visit = _bad_visit(insp.frame)[year]
     visits = np.bincount(pos, minlength=n).astype(float)
     bad_visits = np.bincount(pos, weights=bad_visit, minlength=n)
-    population_rate = bad_visit.mean() if len(bad_visit) else 0.0
-    prior = ENTERPRISE_RATE_PRIOR_VISITS
-    rate = (bad_visits + prior * population_rate) / (visits + prior)
+    minor = np.bincount(
+        pos, weights=insp.frame["n_minor"].to_numpy(dtype=float)[year], minlength=n
+    )
+    rate = _shrunk_rate(bad_visits, visits, bad_visit.sum(), len(bad_visit))
+    minor_rate = _shrunk_rate(minor, visits, minor.sum(), len(bad_visit))
     serious = np.bincount(
         pos, weights=insp.frame["n_serious"].to_numpy(dtype=float)[year], minlength=n
     )
@@ -209,6 +212,7 @@ def enterprise_features(tables: EventTables, cutoff: date) -> pd.DataFrame:
                 compounds,
                 visits,
                 rate,
+                minor_rate,
                 serious,
                 complaints / np.maximum(compounds, 1.0),
                 awards_count,
@@ -297,6 +301,15 @@ def _past(table: pd.DataFrame, cut: np.datetime64, lookback_days: int) -> _PastE
     age = (cut - days).astype(np.int64)
     keep = (age >= 1) & (age <= lookback_days)
     return _PastEvents(frame=table.loc[keep], age=age[keep])
+
+
+def _shrunk_rate(
+    events: np.ndarray, visits: np.ndarray, population_events: float, population_visits: int
+) -> np.ndarray:
+    """Events per visit, pulled towards the population rate by a few pseudo-visits."""
+    population_rate = population_events / population_visits if population_visits else 0.0
+    prior = ENTERPRISE_RATE_PRIOR_VISITS
+    return (events + prior * population_rate) / (visits + prior)
 
 
 def _bad_visit(inspections: pd.DataFrame) -> np.ndarray:

@@ -72,6 +72,7 @@ INSPECTION_CODES = (
 SNOW_ICE_CODE = "SNOW-ICE"
 WINTER_MONTHS = (11, 12, 1, 2, 3)
 WINTER_RISK = 0.35  # heating season: frozen pipes, snow on exits, more of everything
+OLD_RISK = 0.45  # 老旧小区: ageing pipes, no elevator contracts, no archives
 SEVERITY_SLOPE = {"minor": 0.8, "ordinary": 1.0, "serious": 1.3}
 
 AWARD_CODES = (
@@ -252,7 +253,7 @@ def _static_logit(compounds: pd.DataFrame) -> np.ndarray:
     size = np.log(compounds["area_m2"].to_numpy() / 50_000)
     age = (2024 - compounds["build_year"].to_numpy()) / 20
     return (
-        0.45 * compounds["old_compound"].to_numpy()
+        OLD_RISK * compounds["old_compound"].to_numpy()
         + 0.15 * age
         + 0.2 * size
         + TYPE_RISK[type_idx]

@@ -1,6 +1,17 @@
 """Credit app tables. Registry (regions, enterprises, staff) lives in `registry.py`; the credit
 archive (rulebooks, records, scores, snapshots, blacklist) in the other modules."""
 
+from credit.models.archive import (
+    CreditRecord,
+    Objection,
+    ObjectionDecision,
+    RecordKind,
+    RecordSource,
+    RecordStatus,
+    RepairApplication,
+    RepairStatus,
+    Severity,
+)
 from credit.models.registry import (
     Enterprise,
     EnterpriseStatus,
@@ -9,5 +20,42 @@ from credit.models.registry import (
     StaffProfile,
     StaffRole,
 )
+from credit.models.rulebooks import RulebookVersion
+from credit.models.scores import (
+    BackboneDesignation,
+    BlacklistEntry,
+    BlacklistStatus,
+    EnterpriseRisk,
+    EnterpriseScore,
+)
+from credit.models.snapshots import ImmutableRowError, Snapshot, SnapshotEntry
+from credit.models.tender import TenderClient, TenderNonce
 
-__all__ = ["Enterprise", "EnterpriseStatus", "Region", "RegionLevel", "StaffProfile", "StaffRole"]
+__all__ = [
+    "BackboneDesignation",
+    "BlacklistEntry",
+    "BlacklistStatus",
+    "CreditRecord",
+    "Enterprise",
+    "EnterpriseRisk",
+    "EnterpriseScore",
+    "EnterpriseStatus",
+    "ImmutableRowError",
+    "Objection",
+    "ObjectionDecision",
+    "RecordKind",
+    "RecordSource",
+    "RecordStatus",
+    "Region",
+    "RegionLevel",
+    "RepairApplication",
+    "RepairStatus",
+    "RulebookVersion",
+    "Severity",
+    "Snapshot",
+    "SnapshotEntry",
+    "StaffProfile",
+    "StaffRole",
+    "TenderClient",
+    "TenderNonce",
+]

@@ -1,0 +1,270 @@
+"""Publishing snapshots: every enterprise's score, grade, blacklist status and tender inputs,
+frozen and hashed. Public pages and the tender API read nothing else.
+
+The hash is sha256 over the canonical JSON (sorted keys, no spaces, UTF-8) of the snapshot
+content: {"as_of", "rulebook_version", "rulebook_sha256", "model_version", "entries": [...]},
+entries sorted by USCC. `/credit/open-data/latest.json` serves exactly those bytes, so
+`sha256sum latest.json` reproduces the published hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.audit import actor_name, audit_append
+from credit.models import (
+    BackboneDesignation,
+    BlacklistEntry,
+    BlacklistStatus,
+    CreditRecord,
+    Enterprise,
+    EnterpriseRisk,
+    Snapshot,
+    SnapshotEntry,
+)
+from credit.recompute import RECORD_FIELDS, reason_json, record_input, risk_input
+from credit.rulebook import Rulebook
+from credit.scoring import ScoreBreakdown, score_enterprise
+from credit.selectors import active_rulebook
+from credit.services import today_local
+
+ENTRY_BATCH = 2000
+PUBLIC_RECORD_FIELDS = (
+    "id",
+    "rule_code",
+    "title_zh",
+    "title_en",
+    "kind",
+    "severity",
+    "points",
+    "decided_at",
+    "effective_from",
+    "effective_until",
+    "document_no",
+)
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _money(value: Decimal) -> str:
+    return f"{Decimal(value):.2f}"
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def entry_document(entry: SnapshotEntry) -> dict:
+    """The canonical form of one entry (what the hash covers)."""
+    return {
+        "uscc": entry.uscc,
+        "name": entry.name,
+        "region_code": entry.region_code,
+        "grade": entry.grade,
+        "score": _money(entry.score),
+        "rule_score": _money(entry.rule_score),
+        "model_adjustment": _money(entry.model_adjustment),
+        "blacklisted": entry.blacklisted,
+        "blacklist_reason": entry.blacklist_reason,
+        "blacklist_since": _day(entry.blacklist_since),
+        "is_backbone": entry.is_backbone,
+        "has_effective_serious": entry.has_effective_serious,
+        "tender_benefit_codes": entry.tender_benefit_codes,
+        "reasons": entry.reasons,
+        "records": entry.records,
+    }
+
+
+def content_chunks(meta: dict, entries: Iterable[dict]) -> Iterator[str]:
+    """Canonical JSON of the snapshot content, piece by piece (a quarter of a million entries
+    need not sit in one string). Keys in sorted order: as_of, entries, model_version, …"""
+    yield '{"as_of":' + canonical_json(meta["as_of"]) + ',"entries":['
+    for index, entry in enumerate(entries):
+        yield ("," if index else "") + canonical_json(entry)
+    yield "]"
+    for key in ("model_version", "rulebook_sha256", "rulebook_version"):
+        yield f",{canonical_json(key)}:{canonical_json(meta[key])}"
+    yield "}"
+
+
+def snapshot_meta(snapshot: Snapshot) -> dict:
+    return {
+        "as_of": snapshot.as_of.isoformat(),
+        "model_version": snapshot.model_version,
+        "rulebook_sha256": snapshot.rulebook_sha256,
+        "rulebook_version": snapshot.rulebook_version,
+    }
+
+
+def snapshot_content_chunks(snapshot: Snapshot) -> Iterator[str]:
+    entries = (
+        entry_document(e)
+        for e in SnapshotEntry.objects.filter(snapshot=snapshot)
+        .order_by("uscc")
+        .iterator(chunk_size=ENTRY_BATCH)
+    )
+    return content_chunks(snapshot_meta(snapshot), entries)
+
+
+def _public_record(record: CreditRecord) -> dict:
+    return {
+        "id": record.id,
+        "rule_code": record.rule_code,
+        "title_zh": record.title_zh,
+        "title_en": record.title_en,
+        "kind": record.kind,
+        "severity": record.severity,
+        "points": _money(record.points),
+        "decided_at": _day(record.decided_at),
+        "effective_from": _day(record.effective_from),
+        "effective_until": _day(record.effective_until),
+        "document_no": record.document_no,
+    }
+
+
+def _blacklist_on(as_of: date) -> dict[int, BlacklistEntry]:
+    entries = BlacklistEntry.objects.filter(
+        status__in=[BlacklistStatus.ACTIVE, BlacklistStatus.EXITED], entry_date__lte=as_of
+    ).filter(Q(exit_date__isnull=True) | Q(exit_date__gt=as_of))
+    return {e.enterprise_id: e for e in entries}
+
+
+def _backbone_on(as_of: date) -> set[int]:
+    return set(
+        BackboneDesignation.objects.filter(designated_on__lte=as_of)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=as_of))
+        .values_list("enterprise_id", flat=True)
+    )
+
+
+def _entry(
+    enterprise: Enterprise,
+    breakdown: ScoreBreakdown,
+    records: dict[int, CreditRecord],
+    blacklist: BlacklistEntry | None,
+    is_backbone: bool,
+) -> SnapshotEntry:
+    counted = [records[c.record_id] for c in breakdown.contributions if c.counted]
+    counted.sort(key=lambda r: (r.effective_from, r.id), reverse=True)
+    return SnapshotEntry(
+        enterprise_id=enterprise.id,
+        uscc=enterprise.uscc,
+        name=enterprise.name,
+        region_code=enterprise.region_id,
+        grade=breakdown.grade,
+        score=breakdown.final_score,
+        rule_score=breakdown.rule_score,
+        model_adjustment=breakdown.model_adjustment,
+        blacklisted=blacklist is not None,
+        blacklist_reason=blacklist.entry_reason if blacklist else "",
+        blacklist_since=blacklist.entry_date if blacklist else None,
+        is_backbone=is_backbone and blacklist is None,
+        has_effective_serious=breakdown.has_effective_serious,
+        tender_benefit_codes=list(breakdown.tender_benefit_codes),
+        reasons=[reason_json(r) for r in breakdown.reasons],
+        records=[_public_record(r) for r in counted],
+    )
+
+
+def _entries(as_of: date, rulebook: Rulebook) -> tuple[list[SnapshotEntry], set[str]]:
+    records_by_enterprise: dict[int, dict[int, CreditRecord]] = defaultdict(dict)
+    fields = set(RECORD_FIELDS) | set(PUBLIC_RECORD_FIELDS) | {"enterprise_id"}
+    for record in CreditRecord.objects.only(*fields).iterator(chunk_size=ENTRY_BATCH):
+        records_by_enterprise[record.enterprise_id][record.id] = record
+    risks = {r.enterprise_id: r for r in EnterpriseRisk.objects.all()}
+    blacklist = _blacklist_on(as_of)
+    backbone = _backbone_on(as_of)
+    entries, model_versions = [], set()
+    for enterprise in Enterprise.objects.only("id", "uscc", "name", "region_id").order_by("uscc"):
+        records = records_by_enterprise.get(enterprise.id, {})
+        risk = risks.get(enterprise.id)
+        breakdown = score_enterprise(
+            records=[record_input(r) for r in records.values()],
+            rulebook=rulebook,
+            as_of=as_of,
+            risk=risk_input(risk),
+        )
+        if breakdown.model_version:
+            model_versions.add(breakdown.model_version)
+        entries.append(
+            _entry(
+                enterprise,
+                breakdown,
+                records,
+                blacklist.get(enterprise.id),
+                enterprise.id in backbone,
+            )
+        )
+    return entries, model_versions
+
+
+def snapshot_publish(
+    *, actor: AbstractBaseUser | None, as_of: date | None = None
+) -> Snapshot:
+    """Freeze every enterprise as of `as_of` (default today) into a new snapshot.
+
+    On PostgreSQL everything is read in one REPEATABLE READ transaction, so the snapshot is a
+    consistent cut even while records are being written. Inside a caller's transaction (tests,
+    seeding) that transaction's isolation applies. `as_of` in the past back-fills history
+    (seeding): records, blacklist and backbone status are evaluated on that day.
+    """
+    isolate = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if isolate:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _publish(actor=actor, as_of=as_of or today_local())
+
+
+def _publish(*, actor: AbstractBaseUser | None, as_of: date) -> Snapshot:
+    active = active_rulebook()
+    entries, model_versions = _entries(as_of, active.rulebook)
+    meta = {
+        "as_of": as_of.isoformat(),
+        "model_version": ",".join(sorted(model_versions)),
+        "rulebook_sha256": active.rulebook.sha256,
+        "rulebook_version": active.version,
+    }
+    digest = hashlib.sha256()
+    for chunk in content_chunks(meta, (entry_document(e) for e in entries)):
+        digest.update(chunk.encode("utf-8"))
+    snapshot = Snapshot(
+        published_at=timezone.now(),
+        as_of=as_of,
+        sha256=digest.hexdigest(),
+        rulebook_version=active.version,
+        rulebook_sha256=active.rulebook.sha256,
+        model_version=meta["model_version"],
+        enterprises=len(entries),
+        published_by=actor_name(actor),
+    )
+    snapshot.save(force_insert=True)
+    for entry in entries:
+        entry.snapshot = snapshot
+    SnapshotEntry.objects.bulk_create(entries, batch_size=ENTRY_BATCH)
+    audit_append(
+        actor=actor_name(actor),
+        action="credit.snapshot_published",
+        object_type="snapshot",
+        object_id=snapshot.id,
+        payload={
+            "sha256": snapshot.sha256,
+            "as_of": meta["as_of"],
+            "enterprises": snapshot.enterprises,
+            "rulebook_version": snapshot.rulebook_version,
+            "model_version": snapshot.model_version,
+        },
+    )
+    return snapshot

@@ -1,0 +1,233 @@
+"""Reads of the credit archive that are more than one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from django.db.models import Q, QuerySet
+
+from credit.models import (
+    BackboneDesignation,
+    BlacklistEntry,
+    BlacklistStatus,
+    CreditRecord,
+    Enterprise,
+    EnterpriseScore,
+    RecordKind,
+    RecordStatus,
+    RulebookVersion,
+    Snapshot,
+    SnapshotEntry,
+)
+from credit.rulebook import Rulebook, load_default_rulebook, parse_rulebook
+from credit.scoring import BackboneCandidacy, backbone_candidacy
+
+ERR_UNKNOWN_RULEBOOK = "rulebook version {version!r} is neither stored nor the default"
+
+
+@dataclass(frozen=True)
+class ActiveRulebook:
+    version: str
+    rulebook: Rulebook
+
+
+@lru_cache(maxsize=16)
+def _parsed_rulebook(version: str, sha256: str) -> Rulebook:
+    # Keyed by content hash as well as version: a stored version is never edited, but a test
+    # database may be rebuilt with different content under the same name.
+    content = RulebookVersion.objects.values_list("content", flat=True).get(
+        version=version, sha256=sha256
+    )
+    return parse_rulebook(content)
+
+
+def active_rulebook() -> ActiveRulebook:
+    """The rulebook new records and scores use: the active stored version, else the default file
+    (a fresh database before `load_rulebook`, or a test database flushed of its data)."""
+    row = RulebookVersion.objects.filter(is_active=True).values_list("version", "sha256").first()
+    rulebook = _parsed_rulebook(*row) if row else load_default_rulebook()
+    return ActiveRulebook(version=rulebook.version, rulebook=rulebook)
+
+
+def rulebook_for_version(version: str) -> Rulebook:
+    """The rulebook a snapshot or record names (tender terms are computed under it)."""
+    row = RulebookVersion.objects.filter(version=version).values_list("version", "sha256").first()
+    if row:
+        return _parsed_rulebook(*row)
+    default = load_default_rulebook()
+    if default.version == version:
+        return default
+    raise LookupError(ERR_UNKNOWN_RULEBOOK.format(version=version))
+
+
+def latest_snapshot() -> Snapshot | None:
+    return Snapshot.objects.order_by("-as_of", "-id").first()
+
+
+def snapshot_entry(*, snapshot: Snapshot, uscc: str) -> SnapshotEntry | None:
+    return SnapshotEntry.objects.filter(snapshot=snapshot, uscc=uscc).first()
+
+
+def snapshot_entries_by_uscc(*, snapshot: Snapshot, usccs: list[str]) -> dict[str, SnapshotEntry]:
+    return {e.uscc: e for e in SnapshotEntry.objects.filter(snapshot=snapshot, uscc__in=usccs)}
+
+
+@dataclass(frozen=True)
+class PublicState:
+    grade: str
+    eligible: bool
+    blacklisted: bool
+
+
+@dataclass(frozen=True)
+class SnapshotChange:
+    uscc: str
+    name: str
+    before: PublicState | None  # None: not in the older snapshot
+    after: PublicState | None  # None: no longer in the newer snapshot
+
+
+def _states(snapshot: Snapshot) -> dict[str, tuple[str, PublicState]]:
+    rows = SnapshotEntry.objects.filter(snapshot=snapshot).values_list(
+        "uscc", "name", "grade", "blacklisted"
+    )
+    return {
+        uscc: (name, PublicState(grade=grade, eligible=not black, blacklisted=black))
+        for uscc, name, grade, black in rows
+    }
+
+
+def snapshot_changes(*, newer: Snapshot, older: Snapshot) -> list[SnapshotChange]:
+    """Enterprises whose grade, eligibility or blacklist status differ between two snapshots."""
+    before, after = _states(older), _states(newer)
+    changes = []
+    for uscc in sorted(before.keys() | after.keys()):
+        old, new = before.get(uscc), after.get(uscc)
+        if old is not None and new is not None and old[1] == new[1]:
+            continue
+        name = (new or old)[0]
+        changes.append(
+            SnapshotChange(
+                uscc=uscc,
+                name=name,
+                before=old[1] if old else None,
+                after=new[1] if new else None,
+            )
+        )
+    return changes
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    as_of: date
+    score: Decimal
+    grade: str
+    blacklisted: bool
+
+
+def score_history(*, uscc: str, since: date | None = None) -> list[ScorePoint]:
+    """One point per snapshot day (the last snapshot of a day wins), oldest first."""
+    rows = SnapshotEntry.objects.filter(uscc=uscc)
+    if since is not None:
+        rows = rows.filter(snapshot__as_of__gte=since)
+    by_day: dict[date, ScorePoint] = {}
+    for as_of, score, grade, black in rows.order_by("snapshot__as_of", "snapshot_id").values_list(
+        "snapshot__as_of", "score", "grade", "blacklisted"
+    ):
+        by_day[as_of] = ScorePoint(as_of=as_of, score=score, grade=grade, blacklisted=black)
+    return list(by_day.values())
+
+
+def enterprises_in_scope(scope: Q) -> QuerySet[Enterprise]:
+    return Enterprise.objects.filter(scope)
+
+
+def records_of(*, enterprise: Enterprise) -> QuerySet[CreditRecord]:
+    return (
+        CreditRecord.objects.filter(enterprise=enterprise)
+        .select_related("objection")
+        .prefetch_related("repairs")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def counting_blacklist_records(*, enterprise_id: int, as_of: date) -> QuerySet[CreditRecord]:
+    """Effective records whose rule leads to the blacklist, counting on `as_of`."""
+    return CreditRecord.objects.filter(
+        enterprise_id=enterprise_id,
+        kind=RecordKind.BAD,
+        blacklist=True,
+        status=RecordStatus.EFFECTIVE,
+        effective_from__lte=as_of,
+        effective_until__gt=as_of,
+    )
+
+
+def open_blacklist_entry(*, enterprise_id: int) -> BlacklistEntry | None:
+    return (
+        BlacklistEntry.objects.filter(
+            enterprise_id=enterprise_id,
+            status__in=[BlacklistStatus.PROPOSED, BlacklistStatus.ACTIVE],
+        )
+        .order_by("-proposed_at")
+        .first()
+    )
+
+
+def blacklist_proposals() -> QuerySet[BlacklistEntry]:
+    return (
+        BlacklistEntry.objects.filter(status=BlacklistStatus.PROPOSED)
+        .select_related("enterprise", "proposed_by")
+        .prefetch_related("basis_records")
+        .order_by("proposed_at")
+    )
+
+
+def is_backbone(*, enterprise_id: int, as_of: date) -> bool:
+    return (
+        BackboneDesignation.objects.filter(enterprise_id=enterprise_id, designated_on__lte=as_of)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=as_of))
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class BackboneCandidate:
+    enterprise: Enterprise
+    score: EnterpriseScore
+    candidacy: BackboneCandidacy
+
+
+def backbone_candidates(*, scope: Q | None = None) -> list[BackboneCandidate]:
+    """Enterprises the rulebook's scale, grade and record criteria propose as backbone firms and
+    that are not designated yet (clause 十七: the bureau decides, the system only proposes)."""
+    rulebook = active_rulebook().rulebook
+    config = rulebook.backbone_candidate
+    designated = BackboneDesignation.objects.filter(ended_on__isnull=True).values("enterprise_id")
+    scores = (
+        EnterpriseScore.objects.select_related("enterprise")
+        .exclude(enterprise_id__in=designated)
+        .filter(
+            Q(enterprise__managed_area_m2__gte=config.min_managed_area_m2)
+            | Q(enterprise__managed_projects__gte=config.min_project_count)
+        )
+        .exclude(grade="")
+    )
+    if scope is not None:
+        scores = scores.filter(enterprise__in=Enterprise.objects.filter(scope))
+    candidates = []
+    for score in scores.order_by("-enterprise__managed_area_m2"):
+        candidacy = backbone_candidacy(
+            managed_area_m2=score.enterprise.managed_area_m2,
+            project_count=score.enterprise.managed_projects,
+            grade=score.grade,
+            has_effective_serious=score.has_effective_serious,
+            blacklisted=score.blacklisted,
+            rulebook=rulebook,
+        )
+        if candidacy.candidate:
+            candidates.append(BackboneCandidate(score.enterprise, score, candidacy))
+    return candidates

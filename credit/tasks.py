@@ -1,0 +1,45 @@
+"""Celery tasks of the credit archive: ids in, one service call, safe to run twice."""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="credit.recompute_enterprise", ignore_result=True)
+def recompute_enterprise(enterprise_id: int) -> None:
+    from credit.recompute import recompute_enterprise as recompute
+
+    if recompute(enterprise_id=enterprise_id) is None:
+        logger.info("recompute: enterprise %s no longer exists", enterprise_id)
+
+
+@shared_task(name="credit.recompute_dirty", ignore_result=True)
+def recompute_dirty_task() -> int:
+    from credit.recompute import recompute_dirty
+
+    return recompute_dirty()
+
+
+@shared_task(name="credit.activate_due_records", ignore_result=True)
+def activate_due_records_task() -> None:
+    from credit.recompute import activate_due_records
+
+    summary = activate_due_records()
+    logger.info("records: %s effective, %s expired", summary.activated, summary.expired)
+
+
+@shared_task(name="credit.publish_snapshot", ignore_result=True)
+def publish_snapshot_task() -> None:
+    from credit.publication import snapshot_publish
+
+    snapshot = snapshot_publish(actor=None)
+    logger.info("snapshot %s published: %s", snapshot.id, snapshot.sha256)
+
+
+@shared_task(name="credit.purge_tender_nonces", ignore_result=True)
+def purge_tender_nonces_task() -> None:
+    from credit.tender_auth import tender_nonces_purge
+
+    tender_nonces_purge()

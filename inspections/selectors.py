@@ -1,0 +1,197 @@
+"""Reads for the APIs and pages: task feed, project lists, inspection detail, review queue.
+
+Cursors are opaque to clients: urlsafe base64 of a small JSON object. A cursor the server did
+not make is a 422, never a 500.
+"""
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from backend.errors import Problem
+from inspections.access import (
+    findings_for_reviewer,
+    projects_for_inspector,
+    tasks_for_inspector,
+)
+from inspections.models import (
+    Finding,
+    Inspection,
+    InspectionStatus,
+    ManagementContract,
+    Photo,
+    Project,
+    ReviewStatus,
+)
+
+T = TypeVar("T")
+
+ERR_BAD_CURSOR = "分页游标无效，请从第一页重新获取。"
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    has_more: bool
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, dict) or set(payload) != set(keys):
+        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+    return payload
+
+
+def _page(rows: list[T], limit: int, cursor_of) -> Page[T]:
+    has_more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = cursor_of(items[-1]) if items else None
+    return Page(items=items, next_cursor=next_cursor, has_more=has_more)
+
+
+# --- managing enterprise of projects --------------------------------------------------------
+
+
+def current_contracts_prefetch(prefix: str = "") -> Prefetch:
+    """Today's management contract(s) of each project, with the enterprise."""
+    today = timezone.localdate()
+    queryset = (
+        ManagementContract.objects.filter(start_date__lte=today)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=today))
+        .select_related("enterprise")
+        .order_by("-start_date")
+    )
+    return Prefetch(f"{prefix}contracts", queryset=queryset, to_attr="current_contracts")
+
+
+def current_enterprise(project: Project):
+    contracts = getattr(project, "current_contracts", None)
+    return contracts[0].enterprise if contracts else None
+
+
+# --- tasks --------------------------------------------------------------------------------
+
+
+def tasks_page(*, user: AbstractBaseUser, cursor: str | None, limit: int) -> Page:
+    """The inspector's tasks in commit order of their last change; a phone that keeps the
+    returned cursor sees every later change (cancellations included) exactly once."""
+    after = decode_cursor(cursor, keys=("s",))["s"] if cursor else 0
+    if not isinstance(after, int):
+        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+    rows = list(
+        tasks_for_inspector(user)
+        .filter(change_seq__gt=after)
+        .select_related("project")
+        .prefetch_related(current_contracts_prefetch("project__"))
+        .order_by("change_seq")[: limit + 1]
+    )
+    return _page(rows, limit, lambda task: encode_cursor({"s": task.change_seq}))
+
+
+# --- projects -----------------------------------------------------------------------------
+
+
+def projects_page(
+    *,
+    user: AbstractBaseUser,
+    cursor: str | None,
+    limit: int,
+    near: tuple[float, float] | None,
+) -> Page:
+    base = projects_for_inspector(user).prefetch_related(current_contracts_prefetch())
+    if near is None:
+        after = decode_cursor(cursor, keys=("i",))["i"] if cursor else 0
+        if not isinstance(after, int):
+            raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+        rows = list(base.filter(id__gt=after).order_by("id")[: limit + 1])
+        return _page(rows, limit, lambda project: encode_cursor({"i": project.id}))
+    queryset = base.annotate(distance_key=_distance_key(*near))
+    if cursor:
+        position = decode_cursor(cursor, keys=("d", "i"))
+        if not isinstance(position["d"], int | float) or not isinstance(position["i"], int):
+            raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+        queryset = queryset.filter(
+            Q(distance_key__gt=position["d"])
+            | Q(distance_key=position["d"], id__gt=position["i"])
+        )
+    rows = list(queryset.order_by("distance_key", "id")[: limit + 1])
+    return _page(
+        rows, limit, lambda project: encode_cursor({"d": project.distance_key, "i": project.id})
+    )
+
+
+def _distance_key(lat: float, lon: float):
+    """Squared equirectangular distance in degrees of latitude: orders compounds exactly like
+    the true distance at city scale and needs no trigonometry in the database (SQLite has
+    none). The cosine of the phone's latitude shrinks longitude degrees to their width there."""
+    shrink = math.cos(math.radians(lat))
+    dlat = F("lat") - Value(lat)
+    dlon = (F("lon") - Value(lon)) * Value(shrink)
+    return Cast(dlat * dlat + dlon * dlon, output_field=FloatField())
+
+
+# --- inspections --------------------------------------------------------------------------
+
+
+def photos_prefetch(prefix: str = "") -> Prefetch:
+    return Prefetch(f"{prefix}photos", queryset=Photo.objects.order_by("position"))
+
+
+def inspection_detail(inspection: Inspection) -> Inspection:
+    """The inspection with its findings and their photo slots loaded."""
+    return (
+        Inspection.objects.filter(id=inspection.id)
+        .prefetch_related(
+            Prefetch(
+                "findings",
+                queryset=Finding.objects.order_by("observed_at", "id").prefetch_related(
+                    photos_prefetch()
+                ),
+            )
+        )
+        .get()
+    )
+
+
+# --- review queue -------------------------------------------------------------------------
+
+
+def review_queue(
+    *, user: AbstractBaseUser, status: str, cursor: str | None, limit: int
+) -> Page:
+    """Findings of submitted inspections in the reviewer's regions, oldest first."""
+    after = decode_cursor(cursor, keys=("i",))["i"] if cursor else 0
+    if not isinstance(after, int) or status not in ReviewStatus.values:
+        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+    rows = list(
+        findings_for_reviewer(user)
+        .filter(
+            review_status=status,
+            inspection__status=InspectionStatus.SUBMITTED,
+            id__gt=after,
+        )
+        .select_related("inspection__project__region", "inspection__inspector", "reviewed_by")
+        .prefetch_related(photos_prefetch(), current_contracts_prefetch("inspection__project__"))
+        .order_by("id")[: limit + 1]
+    )
+    return _page(rows, limit, lambda finding: encode_cursor({"i": finding.id}))

@@ -1,0 +1,51 @@
+"""Every write of the inspections app, one module per subject. Import from here."""
+
+from inspections.services.common import Location, Written
+from inspections.services.complaints import complaint_register, least_loaded_inspector
+from inspections.services.contracts import enterprise_scale_refresh
+from inspections.services.inspections import (
+    PhotoSlot,
+    finding_put,
+    inspection_put,
+    inspection_submit,
+)
+from inspections.services.photos import photo_process
+from inspections.services.review import (
+    ReviewOutcome,
+    finding_review,
+    managing_enterprise_on,
+)
+from inspections.services.tasks import task_cancel, task_create, task_status_set
+from inspections.services.uploads import (
+    AppendResult,
+    upload_append,
+    upload_create,
+    upload_get,
+    upload_terminate,
+    uploads_expire,
+)
+
+__all__ = [
+    "AppendResult",
+    "Location",
+    "PhotoSlot",
+    "ReviewOutcome",
+    "Written",
+    "complaint_register",
+    "enterprise_scale_refresh",
+    "finding_put",
+    "finding_review",
+    "inspection_put",
+    "inspection_submit",
+    "least_loaded_inspector",
+    "managing_enterprise_on",
+    "photo_process",
+    "task_cancel",
+    "task_create",
+    "task_status_set",
+    "upload_append",
+    "upload_create",
+    "upload_get",
+    "upload_terminate",
+    "uploads_expire",
+]

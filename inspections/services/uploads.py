@@ -1,0 +1,358 @@
+"""Resumable photo uploads (tus 1.0.0 semantics; the HTTP side is `mobile_api.tus`).
+
+Bytes never touch a web server's disk: each PATCH streams its body into the object store as
+parts `uploads/<upload id>/<start>-<end>` of at most PART_BYTES, and each stored part is
+committed to the `Upload` row (offset, parts) with a conditional update, so any web process can
+continue any upload and a connection cut mid-PATCH keeps every part that fully arrived plus the
+piece that was in flight. On the last byte the parts are read back to check size and SHA-256
+against the declared slot; the photo becomes `received` and the worker assembles the original
+from the parts (it has to hold the photo in memory to decode it anyway), so a web process never
+holds more than one part of any upload.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.http import UnreadablePostError
+from django.utils import timezone
+
+from backend.errors import Problem
+from backend.storage import StorageError, get_store
+from inspections.access import (
+    ERR_UPLOAD_NOT_FOUND,
+    access_photo_by_uuid,
+    access_upload_by_id,
+    not_found,
+)
+from inspections.tasks import process_photo
+from inspections.models import ALLOWED_PHOTO_TYPES, Photo, PhotoState, Upload, UploadState
+
+logger = logging.getLogger(__name__)
+
+# A part is held in memory while it streams in, so it bounds a PATCH's memory; 1 MiB is about
+# a minute of a 2G link, so a cut connection loses at most the part in flight only if the
+# server never sees the cut (it normally stores what arrived), and a 25 MiB photo is 25 parts.
+PART_BYTES = 1024 * 1024
+# Reads from the request socket; small enough that a slow link fills them one by one.
+READ_BYTES = 64 * 1024
+# A phone that lost its upload URL for a day starts over; parts of uploads abandoned longer than
+# that are deleted by `uploads_expire`. Every PATCH extends the deadline.
+UPLOAD_TTL = timedelta(hours=24)
+PART_CONTENT_TYPE = "application/octet-stream"
+
+ERR_TYPE_NOT_ALLOWED = "不支持的照片类型 {content_type}；允许：JPEG、HEIC/HEIF、PNG、WebP。"
+ERR_EMPTY = "照片文件为空。"
+ERR_TOO_LARGE = "照片超过 {limit} 字节的上限。"
+ERR_SIZE_MISMATCH = "上传长度 {length} 与登记的照片大小 {declared} 不符。"
+ERR_CHECKSUM_MISMATCH = "收到的照片与登记的大小或 SHA-256 不符，已丢弃，请重新上传。"
+ERR_OFFSET_MISMATCH = "上传偏移量 {offset} 与服务器记录的 {current} 不符。"
+ERR_PAST_END = "本次数据超出了登记的上传长度。"
+
+
+def part_key(upload_id: UUID, start: int, end: int) -> str:
+    # Zero-padded so that listing order is byte order; the end is part of the key so two
+    # racing PATCHes from the same offset never overwrite each other's part.
+    return f"uploads/{upload_id}/{start:010d}-{end:010d}"
+
+
+def parts_prefix(upload_id: UUID) -> str:
+    return f"uploads/{upload_id}/"
+
+
+def original_key(photo_uuid: UUID) -> str:
+    return f"photos/{photo_uuid}/original"
+
+
+# --- creation -----------------------------------------------------------------------------
+
+
+def upload_create(
+    *,
+    user: AbstractBaseUser,
+    photo_uuid: UUID,
+    length: int,
+    filename: str,
+    content_type: str,
+) -> Upload:
+    """A new upload for one declared photo slot of the caller's own finding. A photo that has
+    already arrived answers with its finished upload, so the client simply sees it complete."""
+    with transaction.atomic():
+        photo = access_photo_by_uuid(user, photo_uuid, for_update=True)
+        if photo.state in (PhotoState.RECEIVED, PhotoState.PROCESSED, PhotoState.REJECTED):
+            return _finished_upload_of(photo)
+        if content_type not in ALLOWED_PHOTO_TYPES:
+            raise Problem(
+                415,
+                "unsupported_media_type",
+                ERR_TYPE_NOT_ALLOWED.format(content_type=content_type),
+            )
+        if length < 1:
+            raise Problem(422, "empty_file", ERR_EMPTY)
+        if length > settings.MAX_PHOTO_BYTES:
+            raise Problem(
+                413, "photo_too_large", ERR_TOO_LARGE.format(limit=settings.MAX_PHOTO_BYTES)
+            )
+        if length != photo.declared_size:
+            raise Problem(
+                460,
+                "checksum_mismatch",
+                ERR_SIZE_MISMATCH.format(length=length, declared=photo.declared_size),
+            )
+        upload = Upload.objects.create(
+            photo=photo,
+            length=length,
+            filename=filename[:255],
+            content_type=content_type,
+            expires_at=timezone.now() + UPLOAD_TTL,
+        )
+        if photo.state == PhotoState.DECLARED:
+            photo.state = PhotoState.UPLOADING
+            photo.save(update_fields=["state", "updated_at"])
+    return upload
+
+
+def _finished_upload_of(photo: Photo) -> Upload:
+    upload = photo.uploads.filter(state=UploadState.COMPLETED).order_by("created_at").first()
+    if upload is None:  # arrived before uploads were recorded (e.g. an import): say so anyway
+        upload = Upload.objects.create(
+            photo=photo,
+            length=photo.declared_size,
+            offset=photo.declared_size,
+            content_type=photo.declared_content_type,
+            state=UploadState.COMPLETED,
+            expires_at=timezone.now(),
+        )
+    return upload
+
+
+def upload_get(*, user: AbstractBaseUser, upload_id: UUID) -> Upload:
+    """HEAD: 404 for an unknown, foreign, failed, terminated or expired upload."""
+    upload = access_upload_by_id(user, upload_id)
+    if upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now():
+        raise not_found(ERR_UPLOAD_NOT_FOUND)
+    return upload
+
+
+# --- appending bytes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    offset: int
+    length: int
+    expires_at: datetime | None
+
+
+def upload_append(
+    *,
+    user: AbstractBaseUser,
+    upload_id: UUID,
+    offset: int,
+    content_length: int,
+    read: Callable[[int], bytes],
+) -> AppendResult:
+    """PATCH: stream `content_length` bytes (through `read`) from `offset`. 409 on an offset
+    mismatch, 460 when the finished upload does not match its slot (the upload ends)."""
+    upload = upload_get(user=user, upload_id=upload_id)
+    if upload.offset != offset:
+        raise Problem(
+            409,
+            "offset_mismatch",
+            ERR_OFFSET_MISMATCH.format(offset=offset, current=upload.offset),
+            upload_offset=upload.offset,
+        )
+    if offset + content_length > upload.length:
+        raise Problem(413, "past_upload_length", ERR_PAST_END)
+    if upload.state == UploadState.COMPLETED or content_length == 0:
+        return _result(upload)
+    position, remaining = offset, content_length
+    while remaining > 0:
+        wanted = min(remaining, PART_BYTES)
+        data = _read_part(read, wanted)
+        if not data:
+            break  # the client went away; what arrived before is committed
+        end = position + len(data)
+        key = part_key(upload.id, position, end)
+        get_store().put_bytes(key, data, content_type=PART_CONTENT_TYPE)
+        if end == upload.length:
+            return _complete(upload, position=position, key=key)
+        upload = _commit_part(upload.id, start=position, end=end, key=key)
+        position, remaining = end, remaining - len(data)
+        if len(data) < wanted:
+            break  # the body ended early (connection cut): the piece that arrived is kept
+    return _result(upload)
+
+
+def _read_part(read: Callable[[int], bytes], size: int) -> bytes:
+    """Up to `size` bytes; fewer only when the body ends or the connection breaks."""
+    chunks, got = [], 0
+    while got < size:
+        try:
+            chunk = read(min(READ_BYTES, size - got))
+        except (UnreadablePostError, OSError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _commit_part(upload_id: UUID, *, start: int, end: int, key: str) -> Upload:
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(id=upload_id)
+        if upload.state == UploadState.ACTIVE and upload.offset == start:
+            upload.parts = [*upload.parts, [start, end]]
+            upload.offset = end
+            upload.expires_at = timezone.now() + UPLOAD_TTL
+            upload.save(update_fields=["parts", "offset", "expires_at", "updated_at"])
+            return upload
+    # Another PATCH from the same offset won (a retry racing the request it replaced).
+    _forget_part(upload, key)
+    raise Problem(
+        409,
+        "offset_mismatch",
+        ERR_OFFSET_MISMATCH.format(offset=start, current=upload.offset),
+        upload_offset=upload.offset,
+    )
+
+
+def _forget_part(upload: Upload, key: str) -> None:
+    committed = {part_key(upload.id, start, end) for start, end in upload.parts}
+    if key not in committed:
+        get_store().delete(key)
+
+
+def _part_keys(upload: Upload) -> list[str]:
+    return [part_key(upload.id, start, end) for start, end in upload.parts]
+
+
+def read_parts(keys: list[str], consume: Callable[[bytes], None]) -> None:
+    """Feed every part's bytes, in order and a chunk at a time, to `consume`."""
+    store = get_store()
+    for key in keys:
+        reader = store.get(key)
+        if reader is None:
+            raise StorageError(f"upload part {key} is missing")
+        with reader:
+            for chunk in reader.iter_chunks():
+                consume(chunk)
+
+
+def _complete(upload: Upload, *, position: int, key: str) -> AppendResult:
+    """The last part is stored but not committed: check the whole upload against the slot,
+    then commit the part, the upload and the photo in one transaction."""
+    digest, size = hashlib.sha256(), 0
+
+    def consume(chunk: bytes) -> None:
+        nonlocal size
+        digest.update(chunk)
+        size += len(chunk)
+
+    read_parts([*_part_keys(upload), key], consume)
+    photo = upload.photo
+    if size != photo.declared_size or digest.hexdigest() != photo.declared_sha256:
+        _discard(upload)
+        raise Problem(460, "checksum_mismatch", ERR_CHECKSUM_MISMATCH)
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().get(id=upload.id)
+        if locked.state != UploadState.ACTIVE or locked.offset != position:
+            if locked.state == UploadState.COMPLETED:
+                return _result(locked)
+            _forget_part(locked, key)
+            raise Problem(
+                409,
+                "offset_mismatch",
+                ERR_OFFSET_MISMATCH.format(offset=position, current=locked.offset),
+                upload_offset=locked.offset,
+            )
+        locked.parts = [*locked.parts, [position, locked.length]]
+        locked.offset = locked.length
+        locked.state = UploadState.COMPLETED
+        claimed = Photo.objects.filter(
+            id=photo.id, state__in=(PhotoState.DECLARED, PhotoState.UPLOADING)
+        ).update(
+            state=PhotoState.RECEIVED,
+            sha256=digest.hexdigest(),
+            received_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        if claimed:
+            process_photo.delay_on_commit(photo.id)
+        else:
+            # Another upload of the same photo finished first; these bytes are a duplicate.
+            transaction.on_commit(lambda: _delete_parts_quietly(locked.id))
+            locked.parts = []
+        locked.save(update_fields=["parts", "offset", "state", "updated_at"])
+    return _result(locked)
+
+
+def _result(upload: Upload) -> AppendResult:
+    active = upload.state == UploadState.ACTIVE
+    return AppendResult(
+        offset=upload.offset, length=upload.length, expires_at=upload.expires_at if active else None
+    )
+
+
+# --- ending uploads -----------------------------------------------------------------------
+
+
+def _discard(upload: Upload) -> None:
+    """End an upload whose bytes are refused: its parts go, its row goes (later requests to its
+    URL are 404), and the photo slot is free for a new upload."""
+    get_store().delete_prefix(parts_prefix(upload.id))
+    with transaction.atomic():
+        Upload.objects.filter(id=upload.id, state=UploadState.ACTIVE).delete()
+        _release_photo(upload.photo_id)
+
+
+def _release_photo(photo_id: int) -> None:
+    still_uploading = Upload.objects.filter(photo_id=photo_id, state=UploadState.ACTIVE).exists()
+    if not still_uploading:
+        Photo.objects.filter(id=photo_id, state=PhotoState.UPLOADING).update(
+            state=PhotoState.DECLARED, updated_at=timezone.now()
+        )
+
+
+def upload_terminate(*, user: AbstractBaseUser, upload_id: UUID) -> None:
+    """DELETE (tus termination). A finished upload stays: its photo has arrived."""
+    upload = access_upload_by_id(user, upload_id)
+    if upload.state == UploadState.ACTIVE:
+        _discard(upload)
+
+
+def _delete_parts_quietly(upload_id: UUID) -> None:
+    try:
+        get_store().delete_prefix(parts_prefix(upload_id))
+    except StorageError:
+        # `uploads_expire` finds leftover parts of finished uploads and deletes them later.
+        logger.warning("could not delete parts of upload %s; the sweeper will", upload_id)
+
+
+def uploads_expire(*, now: datetime | None = None) -> int:
+    """Abandoned uploads past their deadline: delete their parts, mark them expired, free the
+    photo slot. Also removes parts that a finished upload left behind. Safe to run twice."""
+    now = now or timezone.now()
+    expired = 0
+    for upload in Upload.objects.filter(state=UploadState.ACTIVE, expires_at__lte=now):
+        get_store().delete_prefix(parts_prefix(upload.id))
+        with transaction.atomic():
+            changed = Upload.objects.filter(
+                id=upload.id, state=UploadState.ACTIVE, expires_at__lte=now
+            ).update(state=UploadState.EXPIRED, parts=[], updated_at=now)
+            if changed:
+                _release_photo(upload.photo_id)
+                expired += 1
+    leftovers = Upload.objects.filter(state=UploadState.COMPLETED).exclude(parts=[])
+    for upload in leftovers.exclude(photo__state=PhotoState.RECEIVED):
+        # The photo was assembled (or refused) by the worker; the parts are no longer needed.
+        get_store().delete_prefix(parts_prefix(upload.id))
+        Upload.objects.filter(id=upload.id).update(parts=[], updated_at=now)
+    return expired

@@ -1,0 +1,63 @@
+"""Celery tasks of the inspections app. Each takes ids, calls one service and is safe to run
+twice; the sweepers are the outbox readers for photos whose message was lost."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from backend.storage import StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+# A photo takes about a second to process; one still `received` after 10 minutes lost its
+# message (broker restart, worker killed mid-task), so the sweeper queues it again.
+STUCK_RECEIVED_AFTER = timedelta(minutes=10)
+SWEEP_BATCH = 500
+# The store restarting is the transient failure worth waiting for; the backoff doubles up to
+# about 8 minutes, after which the sweeper takes over.
+STORAGE_RETRIES = 5
+
+
+@shared_task(
+    name="inspections.process_photo",
+    bind=True,
+    autoretry_for=(StorageUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=480,
+    max_retries=STORAGE_RETRIES,
+    acks_late=True,  # safe: processing is idempotent (conditional updates, fixed object keys)
+)
+def process_photo(self, photo_id: int) -> str:
+    from inspections.services.photos import photo_process
+
+    photo = photo_process(photo_id=photo_id)
+    if photo is None:
+        logger.info("photo %s: nothing to process (missing or already done)", photo_id)
+        return "skipped"
+    return photo.state
+
+
+@shared_task(name="inspections.sweep_photos")
+def sweep_photos() -> int:
+    from inspections.models import Photo, PhotoState
+
+    cutoff = timezone.now() - STUCK_RECEIVED_AFTER
+    stuck = list(
+        Photo.objects.filter(state=PhotoState.RECEIVED, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("id", flat=True)[:SWEEP_BATCH]
+    )
+    for photo_id in stuck:
+        process_photo.delay(photo_id)
+    if stuck:
+        logger.warning("re-queued %d photos stuck in received", len(stuck))
+    return len(stuck)
+
+
+@shared_task(name="inspections.expire_uploads")
+def expire_uploads() -> int:
+    from inspections.services.uploads import uploads_expire
+
+    return uploads_expire()

@@ -1,0 +1,90 @@
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from backend.audit import audit_append, verify_audit_chain
+from backend.models import AuditEntry, AuditHead
+
+pytestmark = pytest.mark.django_db
+
+
+def _append_three() -> list[AuditEntry]:
+    return [
+        audit_append(actor="alice", action="record.create", object_type="record", object_id=1, payload={"points": 10}),
+        audit_append(actor="bob", action="objection.resolve", object_type="record", object_id=1, payload={"upheld": True}),
+        audit_append(actor="system", action="snapshot.publish", object_type="snapshot", object_id=7, payload={}),
+    ]
+
+
+def test_appended_entries_form_an_intact_chain():
+    entries = _append_three()
+
+    result = verify_audit_chain()
+
+    assert result.ok and result.checked == 3
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert entries[1].prev_hash == entries[0].hash
+    assert AuditHead.objects.get().hash == entries[2].hash
+
+
+def test_an_edited_payload_breaks_the_chain_at_that_entry():
+    _append_three()
+    AuditEntry.objects.filter(seq=2).update(payload={"upheld": False})
+
+    result = verify_audit_chain()
+
+    assert not result.ok
+    assert (result.first_bad_seq, result.problem) == (2, "content does not match hash")
+
+
+def test_an_edited_actor_with_recomputed_hash_still_breaks_the_link_to_the_next_entry():
+    _append_three()
+    # A forger who rewrites entry 2 and its hash cannot also fix entry 3's prev_hash without
+    # rewriting the rest of the chain.
+    AuditEntry.objects.filter(seq=2).update(actor="mallory", hash="f" * 64)
+
+    result = verify_audit_chain()
+
+    assert not result.ok and result.first_bad_seq == 2
+
+
+def test_a_deleted_middle_entry_is_detected():
+    _append_three()
+    AuditEntry.objects.filter(seq=2).delete()
+
+    result = verify_audit_chain()
+
+    assert not result.ok
+    assert (result.first_bad_seq, result.problem) == (2, "entry missing (gap in seq)")
+
+
+def test_a_deleted_last_entry_is_detected_through_the_head():
+    _append_three()
+    AuditEntry.objects.filter(seq=3).delete()
+
+    result = verify_audit_chain()
+
+    assert not result.ok and result.problem == "entries cut off the end"
+
+
+def test_verify_command_succeeds_on_intact_chain_and_fails_on_tampering(capsys):
+    _append_three()
+    call_command("verify_audit_chain")
+    assert "3 entries" in capsys.readouterr().out
+
+    AuditEntry.objects.filter(seq=1).update(action="record.delete")
+    with pytest.raises(CommandError, match="seq 1"):
+        call_command("verify_audit_chain")
+
+
+def test_an_entry_appended_in_a_rolled_back_transaction_leaves_no_trace():
+    from django.db import transaction
+
+    audit_append(actor="a", action="x", object_type="t", object_id=1)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_append(actor="a", action="y", object_type="t", object_id=2)
+        raise RuntimeError("rollback")
+    audit_append(actor="a", action="z", object_type="t", object_id=3)
+
+    assert list(AuditEntry.objects.values_list("seq", "action")) == [(1, "x"), (2, "z")]
+    assert verify_audit_chain().ok

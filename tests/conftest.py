@@ -1,0 +1,24 @@
+"""Generic fixtures for the whole suite. Services and their fixtures (`services`,
+`celery_worker_proc`, `s3_store`, `folder_store`) live in `tests/harness/plugin.py`."""
+
+import pytest
+from hypothesis import settings
+
+# Shared 2-core CI machines stall now and then; a per-example deadline would turn that into
+# flaky failures. Speed is measured by the benchmarks instead.
+settings.register_profile("wuye", deadline=None)
+settings.load_profile("wuye")
+
+
+@pytest.fixture
+def celery_eager():
+    """Run tasks in-process for one test even when a broker is configured. Tasks queued with
+    `delay_on_commit` still wait for a real commit: combine with `transactional_db` or with
+    `django_capture_on_commit_callbacks(execute=True)`."""
+    from backend.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

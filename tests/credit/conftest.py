@@ -1,0 +1,59 @@
+"""Fixtures of the credit tests: staff in 呼和浩特 (150100), firms there and in 包头 (150200)."""
+
+from datetime import date
+
+import pytest
+from django.test import override_settings
+
+from credit.models import StaffRole
+from tests.factories import EnterpriseFactory, region, staff
+
+# A Wednesday: five working days later is the next Wednesday, so windows are easy to read.
+DECIDED = date(2025, 3, 5)
+
+
+@pytest.fixture
+def reviewer():
+    return staff(role=StaffRole.REVIEWER, regions=("150100",), name="审核员甲").user
+
+
+@pytest.fixture
+def second_reviewer():
+    return staff(role=StaffRole.REVIEWER, regions=("150100",), name="审核员乙").user
+
+
+@pytest.fixture
+def inspector():
+    return staff(role=StaffRole.INSPECTOR, regions=("150100",)).user
+
+
+@pytest.fixture
+def other_region_reviewer():
+    return staff(role=StaffRole.REVIEWER, regions=("150200",), name="包头审核员").user
+
+
+@pytest.fixture
+def admin_user():
+    return staff(role=StaffRole.ADMIN, regions=("150000",), name="管理员").user
+
+
+@pytest.fixture
+def firm():
+    return EnterpriseFactory(region=region("150100"), name="青城物业服务有限公司")
+
+
+@pytest.fixture
+def baotou_firm():
+    return EnterpriseFactory(region=region("150200", name="包头市"), name="鹿城物业服务有限公司")
+
+
+@pytest.fixture
+def no_window():
+    with override_settings(CREDIT_OBJECTION_WORKING_DAYS=0):
+        yield
+
+
+@pytest.fixture
+def five_day_window():
+    with override_settings(CREDIT_OBJECTION_WORKING_DAYS=5):
+        yield
