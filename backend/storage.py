@@ -49,8 +49,9 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Streams are copied in 64 KiB pieces: large enough for few system calls, small enough that
 # reading never holds more than a sliver of a 25 MiB photo.
 CHUNK_SIZE = 64 * 1024
-# S3's smallest allowed multipart part. With an unknown length the SDK buffers one part at a time,
-# so about two parts is what a streamed upload of any size costs in memory.
+# S3's smallest allowed multipart part. The SDK reads one part at a time; with an unknown length
+# it briefly holds three (the part being sent, the next one, and its copy behind a look-ahead
+# byte), so 15 MiB is what a streamed upload of any size costs in memory.
 PART_SIZE = 5 * 1024 * 1024
 # S3 limits keys to 1024 bytes of UTF-8.
 MAX_KEY_BYTES = 1024
@@ -283,8 +284,8 @@ class ObjectStore(ABC):
         content_type: str = DEFAULT_CONTENT_TYPE,
     ) -> ObjectStat:
         """Store the stream under `key`, replacing any object there. With `length`, exactly that
-        many bytes are read (fewer is a StorageError); without it, memory stays bounded by about
-        two multipart parts whatever the size."""
+        many bytes are read (fewer is a StorageError). Memory stays bounded whatever the size:
+        a few 5 MiB parts for S3, one 64 KiB chunk for the folder."""
 
     @abstractmethod
     def get(self, key: str) -> ObjectReader | None: ...

@@ -210,9 +210,7 @@ def _entries(as_of: date, rulebook: Rulebook) -> tuple[list[SnapshotEntry], set[
     return entries, model_versions
 
 
-def snapshot_publish(
-    *, actor: AbstractBaseUser | None, as_of: date | None = None
-) -> Snapshot:
+def snapshot_publish(*, actor: AbstractBaseUser | None, as_of: date | None = None) -> Snapshot:
     """Freeze every enterprise as of `as_of` (default today) into a new snapshot.
 
     On PostgreSQL everything is read in one REPEATABLE READ transaction, so the snapshot is a

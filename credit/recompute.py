@@ -30,9 +30,9 @@ from credit.scoring import (
     SEVERITY_CODE_NONE,
     SEVERITY_CODES,
     STATUS_CODES,
+    Reason,
     RecordArrays,
     RecordInput,
-    Reason,
     RiskInput,
     ScoreBreakdown,
     bulk_score,
@@ -131,7 +131,9 @@ def breakdown_for(
 
 
 @transaction.atomic
-def recompute_enterprise(*, enterprise_id: int, as_of: date | None = None) -> EnterpriseScore | None:
+def recompute_enterprise(
+    *, enterprise_id: int, as_of: date | None = None
+) -> EnterpriseScore | None:
     """Score one enterprise with reasons, follow the blacklist rules, clear its dirty flag.
     Holding the score row locks out concurrent flaggers until this commit (see
     credit.services.enterprise_mark_dirty). None when the enterprise does not exist."""
@@ -204,24 +206,27 @@ def _record_arrays(
     enterprise_ids: np.ndarray, rulebook: Rulebook
 ) -> tuple[RecordArrays, np.ndarray]:
     """RecordArrays straight from database columns, plus the record ids."""
-    columns = list(
-        zip(
-            *CreditRecord.objects.values_list(
-                "id",
-                "enterprise_id",
-                "kind",
-                "points",
-                "severity",
-                "effective_from",
-                "effective_until",
-                "ended_on",
-                "status",
-                "blacklist",
-                "rule_code",
-            ).iterator(chunk_size=20000),
-            strict=True,
+    columns = (
+        list(
+            zip(
+                *CreditRecord.objects.values_list(
+                    "id",
+                    "enterprise_id",
+                    "kind",
+                    "points",
+                    "severity",
+                    "effective_from",
+                    "effective_until",
+                    "ended_on",
+                    "status",
+                    "blacklist",
+                    "rule_code",
+                ).iterator(chunk_size=20000),
+                strict=True,
+            )
         )
-    ) or [()] * 11
+        or [()] * 11
+    )
     ids, owners, kinds, points, severities, starts, ends, ended, statuses, black, codes = columns
     benefit_codes = {rule.code for rule in rulebook.good_behaviours if rule.tender_benefit}
     arrays = RecordArrays(
@@ -357,9 +362,7 @@ def _flag_enterprises(enterprise_ids: set[int]) -> None:
     EnterpriseScore.objects.filter(pk__in=enterprise_ids, dirty=False).update(
         dirty=True, dirty_since=now
     )
-    known = set(
-        EnterpriseScore.objects.filter(pk__in=enterprise_ids).values_list("pk", flat=True)
-    )
+    known = set(EnterpriseScore.objects.filter(pk__in=enterprise_ids).values_list("pk", flat=True))
     EnterpriseScore.objects.bulk_create(
         [EnterpriseScore(enterprise_id=i, dirty_since=now) for i in enterprise_ids - known],
         ignore_conflicts=True,
@@ -408,4 +411,3 @@ def activate_due_records(*, today: date | None = None) -> ActivationSummary:
 
         recompute_dirty_task.delay_on_commit()
     return ActivationSummary(activated=len(due), expired=len(ended))
-

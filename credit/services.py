@@ -35,6 +35,7 @@ from credit.models import (
     RecordStatus,
     RepairApplication,
     RepairStatus,
+    RulebookVersion,
 )
 from credit.rulebook import KIND_GOOD, Rule
 from credit.scoring import record_period_end
@@ -143,9 +144,7 @@ def _rule_for(*, rule_code: str, source: str) -> tuple[str, Rule]:
     allowed = GOOD_SOURCES if rule.kind == KIND_GOOD else BAD_SOURCES
     if source not in allowed:
         kind = RecordKind.GOOD.label if rule.kind == KIND_GOOD else RecordKind.BAD.label
-        raise Problem(
-            422, "rule_source_mismatch", ERR_RULE_SOURCE.format(source=source, kind=kind)
-        )
+        raise Problem(422, "rule_source_mismatch", ERR_RULE_SOURCE.format(source=source, kind=kind))
     return active.version, rule
 
 
@@ -259,9 +258,7 @@ def _lock_record(record: CreditRecord) -> CreditRecord:
 
 
 @transaction.atomic
-def objection_file(
-    *, record: CreditRecord, grounds: str, actor: AbstractBaseUser
-) -> Objection:
+def objection_file(*, record: CreditRecord, grounds: str, actor: AbstractBaseUser) -> Objection:
     """Register the enterprise's objection; allowed while the record is pending and on or
     before its objection deadline. The record stays pending until the objection is decided."""
     record = _lock_record(record)
@@ -592,9 +589,7 @@ def blacklist_follow_records(
     entry.exit_date = today
     entry.exit_reason = EXIT_REASON_BASIS_ENDED
     entry.exit_authority = SYSTEM_EXIT_AUTHORITY
-    entry.save(
-        update_fields=["status", "exit_date", "exit_reason", "exit_authority", "updated_at"]
-    )
+    entry.save(update_fields=["status", "exit_date", "exit_reason", "exit_authority", "updated_at"])
     _blacklist_audit(entry, "credit.blacklist_exited", SYSTEM_ACTOR, exit_date=today.isoformat())
     return False
 
@@ -653,3 +648,44 @@ def backbone_end(
         payload={"designation": designation.id, "reason": reason},
     )
     return designation
+
+
+# --- rulebook versions -------------------------------------------------------------------------
+
+ERR_RULEBOOK_VERSION_TAKEN = "规则版本号 {version} 已被另一份内容使用，请在新内容中使用新的版本号。"
+
+
+@transaction.atomic
+def rulebook_version_create(
+    *, content: dict, actor: AbstractBaseUser | None, activate: bool = True
+) -> RulebookVersion:
+    """Store a rulebook document as a new version (validated) and, by default, make it the active
+    one. The same content again is not duplicated: the stored version is returned (and
+    activated). Changing scores follow through the full recompute (`recompute_scores --all`)."""
+    version = RulebookVersion(content=content, created_by=actor)
+    _full_clean(version, exclude=["created_by"], validate_unique=False, validate_constraints=False)
+    existing = RulebookVersion.objects.select_for_update().filter(version=version.version).first()
+    if existing is not None and existing.sha256 != version.sha256:
+        raise Problem(
+            409,
+            "rulebook_version_taken",
+            ERR_RULEBOOK_VERSION_TAKEN.format(version=version.version),
+        )
+    created = existing is None
+    if created:
+        version.save()
+    else:
+        version = existing
+    if activate and not version.is_active:
+        RulebookVersion.objects.filter(is_active=True).update(is_active=False)
+        version.is_active = True
+        version.save(update_fields=["is_active", "updated_at"])
+    if created or activate:
+        audit_append(
+            actor=actor_name(actor),
+            action="credit.rulebook_version_stored" if created else "credit.rulebook_activated",
+            object_type="rulebook_version",
+            object_id=version.version,
+            payload={"sha256": version.sha256, "active": version.is_active},
+        )
+    return version

@@ -1,8 +1,183 @@
-"""Public credit-disclosure pages (no login)."""
+"""Public credit-disclosure pages (no login). Everything shown comes from the latest published
+snapshot; records past their publication period are never shown, even if the snapshot was taken
+before the period ended."""
 
-from django.http import HttpRequest, HttpResponse
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from credit.charts import score_chart
+from credit.models import Snapshot, SnapshotEntry
+from credit.publication import snapshot_content_chunks
+from credit.selectors import latest_snapshot, rulebook_for_version, score_history
+from credit.validators import normalise_uscc
+
+PAGE_SIZE = 20
+HISTORY_YEARS = 3
+CSV_COLUMNS = (
+    "snapshot_id",
+    "snapshot_sha256",
+    "as_of",
+    "uscc",
+    "name",
+    "region_code",
+    "grade",
+    "score",
+    "rule_score",
+    "model_adjustment",
+    "blacklisted",
+    "blacklist_reason",
+    "blacklist_since",
+    "is_backbone",
+    "published_records",
+)
 
 
+def _page(request: HttpRequest, entries):
+    return Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _matching(snapshot: Snapshot, query: str):
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot).only(
+        "uscc", "name", "region_code", "grade", "score", "blacklisted"
+    )
+    try:
+        return entries.filter(uscc=normalise_uscc(query)).order_by("uscc")
+    except ValueError:
+        pass
+    if query.isalnum() and query.isascii():
+        return entries.filter(uscc__startswith=query.upper()).order_by("uscc")
+    return entries.filter(name__icontains=query).order_by("name", "uscc")
+
+
+@require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    return render(request, "credit/search.html", {})
+    query = request.GET.get("q", "").strip()[:100]
+    snapshot = latest_snapshot()
+    page = None
+    if snapshot is not None and query:
+        page = _page(request, _matching(snapshot, query))
+    return render(
+        request, "credit/search.html", {"query": query, "page": page, "snapshot": snapshot}
+    )
+
+
+def _latest_or_404() -> Snapshot:
+    snapshot = latest_snapshot()
+    if snapshot is None:
+        raise Http404("no snapshot")
+    return snapshot
+
+
+@require_GET
+def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
+    try:
+        code = normalise_uscc(uscc)
+    except ValueError as exc:
+        raise Http404("invalid code") from exc
+    snapshot = _latest_or_404()
+    entry = SnapshotEntry.objects.filter(snapshot=snapshot, uscc=code).first()
+    if entry is None:
+        raise Http404("unknown enterprise")
+    today = timezone.localdate()
+    records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
+    history = score_history(uscc=code, since=today - timedelta(days=365 * HISTORY_YEARS))
+    rulebook = rulebook_for_version(snapshot.rulebook_version)
+    chart = score_chart(
+        history=[(p.as_of, p.score, p.grade) for p in history],
+        bands=[(b.grade, b.min_score) for b in rulebook.grade_bands if b.min_score is not None],
+    )
+    return render(
+        request,
+        "credit/enterprise.html",
+        {"entry": entry, "records": records, "snapshot": snapshot, "chart": chart},
+    )
+
+
+@require_GET
+def blacklist(request: HttpRequest) -> HttpResponse:
+    snapshot = latest_snapshot()
+    page = None
+    if snapshot is not None:
+        entries = SnapshotEntry.objects.filter(snapshot=snapshot, blacklisted=True)
+        page = _page(request, entries.order_by("-blacklist_since", "name"))
+    return render(request, "credit/blacklist.html", {"page": page, "snapshot": snapshot})
+
+
+@require_GET
+def redlist(request: HttpRequest) -> HttpResponse:
+    snapshot = latest_snapshot()
+    page = None
+    if snapshot is not None:
+        entries = SnapshotEntry.objects.filter(snapshot=snapshot, grade="AAA", blacklisted=False)
+        page = _page(request, entries.order_by("-score", "name"))
+    return render(request, "credit/redlist.html", {"page": page, "snapshot": snapshot})
+
+
+def _snapshot_headers(response: HttpResponse, snapshot: Snapshot) -> HttpResponse:
+    response["X-Snapshot-Id"] = str(snapshot.id)
+    response["X-Snapshot-Sha256"] = snapshot.sha256
+    response["ETag"] = f'"{snapshot.sha256}"'
+    return response
+
+
+@require_GET
+def open_data_json(request: HttpRequest) -> HttpResponse:
+    """Exactly the canonical bytes the snapshot hash covers: sha256sum of the download equals
+    X-Snapshot-Sha256."""
+    snapshot = _latest_or_404()
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in snapshot_content_chunks(snapshot)),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'inline; filename="credit-snapshot-{snapshot.id}.json"'
+    return _snapshot_headers(response, snapshot)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(snapshot: Snapshot):
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # BOM: Excel opens the Chinese names right
+    for entry in (
+        SnapshotEntry.objects.filter(snapshot=snapshot).order_by("uscc").iterator(chunk_size=2000)
+    ):
+        yield writer.writerow(
+            [
+                snapshot.id,
+                snapshot.sha256,
+                snapshot.as_of.isoformat(),
+                entry.uscc,
+                entry.name,
+                entry.region_code,
+                entry.grade,
+                f"{entry.score:.2f}",
+                f"{entry.rule_score:.2f}",
+                f"{entry.model_adjustment:.2f}",
+                int(entry.blacklisted),
+                entry.blacklist_reason,
+                entry.blacklist_since.isoformat() if entry.blacklist_since else "",
+                int(entry.is_backbone),
+                len(entry.records),
+            ]
+        )
+
+
+@require_GET
+def open_data_csv(request: HttpRequest) -> HttpResponse:
+    snapshot = _latest_or_404()
+    response = StreamingHttpResponse(
+        (row.encode("utf-8") for row in _csv_rows(snapshot)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="credit-snapshot-{snapshot.id}.csv"'
+    return _snapshot_headers(response, snapshot)

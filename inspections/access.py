@@ -47,7 +47,7 @@ def inspector_profile(user: AbstractBaseUser) -> StaffProfile:
 
 
 def projects_for_inspector(user: AbstractBaseUser) -> QuerySet[Project]:
-    return Project.objects.filter(region_scope_q(user, "region_id"))
+    return Project.objects.filter(region_scope_q(user, "region__code"))
 
 
 def access_project_for_inspector(user: AbstractBaseUser, project_id: int) -> Project:
@@ -59,7 +59,7 @@ def access_project_for_inspector(user: AbstractBaseUser, project_id: int) -> Pro
 
 def tasks_for_inspector(user: AbstractBaseUser) -> QuerySet[InspectionTask]:
     return InspectionTask.objects.filter(
-        region_scope_q(user, "project__region_id"), assignee=inspector_profile(user)
+        region_scope_q(user, "project__region__code"), assignee=inspector_profile(user)
     )
 
 
@@ -72,7 +72,7 @@ def access_task_for_inspector(user: AbstractBaseUser, task_id: int) -> Inspectio
 
 def inspections_for_inspector(user: AbstractBaseUser) -> QuerySet[Inspection]:
     return Inspection.objects.filter(
-        region_scope_q(user, "project__region_id"), inspector=inspector_profile(user)
+        region_scope_q(user, "project__region__code"), inspector=inspector_profile(user)
     )
 
 
@@ -91,7 +91,7 @@ def access_inspection_by_uuid(
 
 def photos_for_inspector(user: AbstractBaseUser) -> QuerySet[Photo]:
     return Photo.objects.filter(
-        region_scope_q(user, "finding__inspection__project__region_id"),
+        region_scope_q(user, "finding__inspection__project__region__code"),
         finding__inspection__inspector=inspector_profile(user),
     )
 
@@ -116,7 +116,7 @@ def access_upload_by_id(
     """A live or finished upload of the caller's own photo. Failed, terminated and expired
     uploads are gone for the client: it must start a new one."""
     queryset = Upload.objects.filter(
-        region_scope_q(user, "photo__finding__inspection__project__region_id"),
+        region_scope_q(user, "photo__finding__inspection__project__region__code"),
         photo__finding__inspection__inspector=inspector_profile(user),
         state__in=(UploadState.ACTIVE, UploadState.COMPLETED),
     ).select_related("photo")
@@ -135,7 +135,7 @@ def require_reviewer(user: AbstractBaseUser) -> StaffProfile:
 
 def findings_for_reviewer(user: AbstractBaseUser) -> QuerySet[Finding]:
     require_reviewer(user)
-    return Finding.objects.filter(region_scope_q(user, "inspection__project__region_id"))
+    return Finding.objects.filter(region_scope_q(user, "inspection__project__region__code"))
 
 
 def access_finding_for_reviewer(
@@ -152,7 +152,7 @@ def access_finding_for_reviewer(
 
 def access_project_for_staff(user: AbstractBaseUser, project_id: int) -> Project:
     require_reviewer(user)
-    project = Project.objects.filter(region_scope_q(user, "region_id"), id=project_id).first()
+    project = Project.objects.filter(region_scope_q(user, "region__code"), id=project_id).first()
     if project is None:
         raise not_found(ERR_PROJECT_NOT_FOUND)
     return project

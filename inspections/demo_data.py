@@ -155,6 +155,7 @@ PROJECT_JITTER_DEG = 0.02
 DEFAULT_ENTERPRISES = 60
 DEFAULT_YEARS = 3
 DEFAULT_SEED = 20240501
+PROGRESS_EVERY = 500
 
 _BRANDS = (
     "青城", "鹿城", "北疆", "塞北", "敕勒川", "大青山", "阴山", "黄河", "草原", "天骄",
@@ -170,9 +171,11 @@ _COMPANY_FORMS = (
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马胡郭何高林罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"  # noqa: E501
 _GIVEN = (
     "伟", "芳", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
-    "超", "秀兰", "霞", "平", "刚", "建华", "志强", "海燕", "巴特尔", "乌日娜", "其其格",
-    "额尔敦", "苏和", "斯琴", "那仁",
+    "超", "秀兰", "霞", "平", "刚", "建华", "志强", "海燕", "玉梅", "永胜", "国庆",
 )  # fmt: skip
+# Mongolian names are written without a Han surname.
+_MONGOLIAN_NAMES = ("巴特尔", "乌日娜", "其其格", "额尔敦", "苏和", "斯琴", "那仁", "朝鲁", "萨仁")
+MONGOLIAN_NAME_SHARE = 0.2
 _ESTATE_WORDS = (
     "阳光", "锦绣", "幸福", "和谐", "金色", "碧水", "紫云", "春华", "丽景", "御景", "康乐",
     "安居", "怡和", "盛世", "富民", "新华", "团结", "友谊", "学府", "滨河", "北辰", "南湖",
@@ -282,7 +285,7 @@ def demo_enterprise_rows(ctx: DemoContext) -> list[dict]:
             {
                 "uscc": make_uscc(region_code=county.code, serial=DEMO_USCC_SERIAL_BASE + index),
                 "name": name,
-                "legal_representative": ctx.rng.choice(_SURNAMES) + ctx.rng.choice(_GIVEN),
+                "legal_representative": _person_name(ctx.rng),
                 "region_id": county.code,
                 # A few firms under rectification make the demo's credit pages less uniform.
                 "status": EnterpriseStatus.SUSPENDED
@@ -291,6 +294,12 @@ def demo_enterprise_rows(ctx: DemoContext) -> list[dict]:
             }
         )
     return rows
+
+
+def _person_name(rng: random.Random) -> str:
+    if rng.random() < MONGOLIAN_NAME_SHARE:
+        return rng.choice(_MONGOLIAN_NAMES)
+    return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
 
 
 def _enterprise_name(rng: random.Random, city: str, taken: set[str]) -> str:
@@ -380,7 +389,10 @@ def seed_projects_and_contracts(ctx: DemoContext) -> None:
     for enterprise in Enterprise.objects.filter(pk__in=ctx.enterprise_ids).order_by("uscc"):
         by_league.setdefault(enterprise.region_id[:4] + "00", []).append(enterprise.pk)
     projects_written = contracts_written = 0
-    for row in demo_project_rows(ctx):
+    rows = demo_project_rows(ctx)
+    for number, row in enumerate(rows, start=1):
+        if number % PROGRESS_EVERY == 0:
+            ctx.progress(f"      {number}/{len(rows)}")
         values = dict(row.values)
         key = {k: values.pop(k) for k in ("region_id", "name", "address")}
         project, written = _upsert(Project, key, values)

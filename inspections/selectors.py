@@ -9,14 +9,17 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models import F, FloatField, Prefetch, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from backend.errors import Problem
+from backend.storage import get_store
+from credit.models import Enterprise
 from inspections.access import (
     findings_for_reviewer,
     projects_for_inspector,
@@ -28,8 +31,8 @@ from inspections.models import (
     InspectionStatus,
     ManagementContract,
     Photo,
+    PhotoState,
     Project,
-    ReviewStatus,
 )
 
 T = TypeVar("T")
@@ -62,10 +65,10 @@ def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
     return payload
 
 
-def _page(rows: list[T], limit: int, cursor_of) -> Page[T]:
+def _page(rows: list[T], limit: int, cursor_of, *, empty_cursor: str | None = None) -> Page[T]:
     has_more = len(rows) > limit
     items = rows[:limit]
-    next_cursor = cursor_of(items[-1]) if items else None
+    next_cursor = cursor_of(items[-1]) if items else empty_cursor
     return Page(items=items, next_cursor=next_cursor, has_more=has_more)
 
 
@@ -84,9 +87,21 @@ def current_contracts_prefetch(prefix: str = "") -> Prefetch:
     return Prefetch(f"{prefix}contracts", queryset=queryset, to_attr="current_contracts")
 
 
-def current_enterprise(project: Project):
+def current_enterprise(project: Project) -> Enterprise | None:
     contracts = getattr(project, "current_contracts", None)
     return contracts[0].enterprise if contracts else None
+
+
+def managing_enterprise_on(*, project: Project, day: date) -> Enterprise | None:
+    """The enterprise whose contract covers `day` (start inclusive, end exclusive)."""
+    contract = (
+        ManagementContract.objects.select_related("enterprise")
+        .filter(project=project, start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .order_by("-start_date")
+        .first()
+    )
+    return contract.enterprise if contract else None
 
 
 # --- tasks --------------------------------------------------------------------------------
@@ -105,7 +120,10 @@ def tasks_page(*, user: AbstractBaseUser, cursor: str | None, limit: int) -> Pag
         .prefetch_related(current_contracts_prefetch("project__"))
         .order_by("change_seq")[: limit + 1]
     )
-    return _page(rows, limit, lambda task: encode_cursor({"s": task.change_seq}))
+    # With nothing new the phone keeps its place: the same cursor comes back.
+    return _page(
+        rows, limit, lambda task: encode_cursor({"s": task.change_seq}), empty_cursor=cursor
+    )
 
 
 # --- projects -----------------------------------------------------------------------------
@@ -131,8 +149,7 @@ def projects_page(
         if not isinstance(position["d"], int | float) or not isinstance(position["i"], int):
             raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
         queryset = queryset.filter(
-            Q(distance_key__gt=position["d"])
-            | Q(distance_key=position["d"], id__gt=position["i"])
+            Q(distance_key__gt=position["d"]) | Q(distance_key=position["d"], id__gt=position["i"])
         )
     rows = list(queryset.order_by("distance_key", "id")[: limit + 1])
     return _page(
@@ -176,12 +193,10 @@ def inspection_detail(inspection: Inspection) -> Inspection:
 # --- review queue -------------------------------------------------------------------------
 
 
-def review_queue(
-    *, user: AbstractBaseUser, status: str, cursor: str | None, limit: int
-) -> Page:
+def review_queue(*, user: AbstractBaseUser, status: str, cursor: str | None, limit: int) -> Page:
     """Findings of submitted inspections in the reviewer's regions, oldest first."""
     after = decode_cursor(cursor, keys=("i",))["i"] if cursor else 0
-    if not isinstance(after, int) or status not in ReviewStatus.values:
+    if not isinstance(after, int):
         raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
     rows = list(
         findings_for_reviewer(user)
@@ -191,7 +206,34 @@ def review_queue(
             id__gt=after,
         )
         .select_related("inspection__project__region", "inspection__inspector", "reviewed_by")
-        .prefetch_related(photos_prefetch(), current_contracts_prefetch("inspection__project__"))
+        .prefetch_related(photos_prefetch())
         .order_by("id")[: limit + 1]
     )
     return _page(rows, limit, lambda finding: encode_cursor({"i": finding.id}))
+
+
+# --- photo links --------------------------------------------------------------------------
+
+# Long enough to open a review page or a phone screen and look; short enough that a copied link
+# is useless by the time it could be passed around.
+PHOTO_LINK_LIFETIME = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class PhotoLinks:
+    thumb_url: str | None
+    display_url: str | None
+    expires_at: datetime | None
+
+
+def photo_links(photo: Photo) -> PhotoLinks:
+    """Short-lived links to the derivatives of a processed photo. Originals are never linked:
+    they keep the EXIF (GPS, device) that only the pipeline may read."""
+    if photo.state != PhotoState.PROCESSED or not (photo.thumb_key and photo.display_key):
+        return PhotoLinks(thumb_url=None, display_url=None, expires_at=None)
+    store = get_store()
+    return PhotoLinks(
+        thumb_url=store.presigned_get(photo.thumb_key, expires=PHOTO_LINK_LIFETIME),
+        display_url=store.presigned_get(photo.display_key, expires=PHOTO_LINK_LIFETIME),
+        expires_at=timezone.now() + PHOTO_LINK_LIFETIME,
+    )

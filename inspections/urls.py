@@ -6,4 +6,6 @@ app_name = "bureau"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("review/", views.review_desk, name="review"),
+    path("review/<uuid:finding_uuid>/", views.review_decide, name="review-decide"),
 ]

@@ -72,8 +72,9 @@ INSPECTION_CODES = (
 SNOW_ICE_CODE = "SNOW-ICE"
 WINTER_MONTHS = (11, 12, 1, 2, 3)
 WINTER_RISK = 0.35  # heating season: frozen pipes, snow on exits, more of everything
-OLD_RISK = 0.45  # 老旧小区: ageing pipes, no elevator contracts, no archives
-SEVERITY_SLOPE = {"minor": 0.8, "ordinary": 1.0, "serious": 1.3}
+OLD_RISK = 0.7  # 老旧小区: ageing pipes, no elevator contracts, no archives
+# Minor findings (litter, parking) follow management quality only loosely; serious ones closely.
+SEVERITY_SLOPE = {"minor": 0.5, "ordinary": 1.0, "serious": 1.3}
 
 AWARD_CODES = (
     "DEMO-NATIONAL",
@@ -93,7 +94,11 @@ QUALITY_MONTHLY_SHOCK = 0.2
 COMPOUND_EFFECT_SD = 0.4
 COMPLAINT_BASE_PER_MONTH = 0.06
 COMPLAINT_TRIGGERS_VISIT = 0.3
+# Residents complain about what they live with: the same risk logit drives complaints.
+COMPLAINT_RISK_SLOPE = 0.8
 FOLLOW_UP_PROBABILITY = 0.6
+# Owners' committees replace managers (换物业) at ~8 % of compounds a year, bad ones more often.
+HANDOVER_PER_YEAR = 0.08
 RECTIFICATION_EFFECT = 1.0  # a follow-up visit comes after the firm was told to fix things
 
 ERR_DAYS = "days must be at least 31 so that there is at least one full month"
@@ -153,22 +158,21 @@ def simulate(
     n_months = int(month_of_day[-1]) + 1
 
     enterprises, log_size = _enterprises(rng, n_enterprises, n_compounds)
-    compounds = _compounds(rng, enterprises, log_size, n_compounds)
+    quality = _quality_paths(rng, log_size, n_months)
+    compounds, managers = _compounds(rng, enterprises, log_size, quality, n_compounds, days)
     enterprises["n_compounds"] = np.bincount(
         compounds["enterprise_id"].to_numpy() - 1, minlength=n_enterprises
     )
-    quality = _quality_paths(rng, log_size, n_months)
     compound_effect = rng.normal(0.0, COMPOUND_EFFECT_SD, n_compounds)
     static_logit = _static_logit(compounds) + compound_effect
+    world = _Dynamics(quality, static_logit, managers, day_dates, month_of_day)
 
-    complaints, complaint_events = _complaints(
-        rng, compounds, quality, static_logit, day_dates, month_of_day
-    )
+    complaints, complaint_events = _complaints(rng, compounds, world)
     visits = _routine_visits(rng, compounds, day_dates, visits_per_year)
     visits = _append_complaint_visits(rng, visits, complaint_events, days)
-    inspections = _inspect(rng, compounds, quality, static_logit, visits, day_dates, month_of_day)
+    inspections = _inspect(rng, world, visits)
     awards = _awards(rng, quality, day_dates, month_of_day)
-    truth = _truth(compounds, quality, static_logit, day_dates, month_of_day)
+    truth = _truth(compounds, world)
     return World(
         enterprises=enterprises,
         compounds=compounds,
@@ -213,10 +217,41 @@ def _enterprises(rng: np.random.Generator, n_enterprises: int, n_compounds: int)
     return enterprises, log_size
 
 
-def _compounds(rng, enterprises: pd.DataFrame, log_size: np.ndarray, n_compounds: int):
+@dataclass(frozen=True)
+class _Managers:
+    """Who manages each compound: ``before`` until ``change_day``, ``after`` from then on."""
+
+    before: np.ndarray  # enterprise index per compound
+    after: np.ndarray
+    change_day: np.ndarray  # day index of the handover; ``days`` when there is none
+
+    def at(self, compound_idx: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+        changed = day_idx >= self.change_day[compound_idx]
+        return np.where(changed, self.after[compound_idx], self.before[compound_idx])
+
+
+@dataclass(frozen=True)
+class _Dynamics:
+    quality: np.ndarray  # (enterprises, months)
+    static_logit: np.ndarray  # per compound, includes the hidden compound effect
+    managers: _Managers
+    day_dates: np.ndarray
+    month_of_day: np.ndarray
+
+    def logit(self, compound_idx: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+        enterprise_idx = self.managers.at(compound_idx, day_idx)
+        return (
+            -self.quality[enterprise_idx, self.month_of_day[day_idx]]
+            + self.static_logit[compound_idx]
+            + WINTER_RISK * _winter(self.day_dates[day_idx])
+        )
+
+
+def _compounds(rng, enterprises, log_size, quality, n_compounds: int, days: int):
     weight = np.expm1(log_size)
-    enterprise_idx = rng.choice(len(enterprises), n_compounds, p=weight / weight.sum())
-    home_region = enterprises["region_code"].to_numpy()[enterprise_idx]
+    before = rng.choice(len(enterprises), n_compounds, p=weight / weight.sum())
+    managers = _handovers(rng, before, weight, quality, days)
+    home_region = enterprises["region_code"].to_numpy()[before]
     # Most firms work in their home league; one compound in ten is elsewhere.
     elsewhere = rng.random(n_compounds) < 0.1
     region = np.where(elsewhere, rng.choice(REGION_CODES, n_compounds, p=REGION_WEIGHTS), home_region)
@@ -224,10 +259,10 @@ def _compounds(rng, enterprises: pd.DataFrame, log_size: np.ndarray, n_compounds
     area = TYPE_MEDIAN_AREA[type_idx] * rng.lognormal(0.0, 0.7, n_compounds)
     # Build years skew recent (the housing boom after 2000) with a long tail back to 1975.
     build_year = np.clip(2023 - rng.gamma(2.0, 8.0, n_compounds), 1975, 2023).astype(np.int64)
-    return pd.DataFrame(
+    compounds = pd.DataFrame(
         {
             "compound_id": np.arange(1, n_compounds + 1, dtype=np.int64),
-            "enterprise_id": enterprise_idx.astype(np.int64) + 1,
+            "enterprise_id": managers.after.astype(np.int64) + 1,
             "region_code": region,
             "area_m2": np.round(area, 1),
             "compound_type": pd.Categorical.from_codes(type_idx, COMPOUND_TYPES),
@@ -235,6 +270,19 @@ def _compounds(rng, enterprises: pd.DataFrame, log_size: np.ndarray, n_compounds
             "old_compound": build_year < OLD_COMPOUND_BEFORE_YEAR,
         }
     )
+    return compounds, managers
+
+
+def _handovers(rng, before: np.ndarray, weight: np.ndarray, quality: np.ndarray, days: int):
+    # Bad managers lose compounds more often: the rate scales with exp(-quality), normalised so
+    # that the average compound sees HANDOVER_PER_YEAR.
+    hazard = np.exp(-quality[before].mean(axis=1))
+    rate = HANDOVER_PER_YEAR * hazard / hazard.mean() * days / 365.25
+    changes = rng.random(len(before)) < 1.0 - np.exp(-rate)
+    change_day = np.where(changes, rng.integers(0, days, len(before)), days)
+    newcomer = rng.choice(len(weight), len(before), p=weight / weight.sum())
+    after = np.where(changes, newcomer, before)
+    return _Managers(before=before, after=after, change_day=change_day)
 
 
 def _quality_paths(rng, log_size: np.ndarray, n_months: int) -> np.ndarray:
@@ -294,34 +342,35 @@ def _routine_visits(rng, compounds: pd.DataFrame, day_dates: np.ndarray, visits_
     return compound_idx, day_idx, np.zeros(len(compound_idx), dtype=np.int8)
 
 
-def _complaints(rng, compounds, quality, static_logit, day_dates, month_of_day):
-    n_months = quality.shape[1]
-    enterprise_idx = compounds["enterprise_id"].to_numpy() - 1
+def _complaints(rng, compounds: pd.DataFrame, world: _Dynamics):
+    n_compounds, n_months = len(compounds), world.quality.shape[1]
+    first_day = np.searchsorted(world.month_of_day, np.arange(n_months))
+    month_len = np.diff(np.append(first_day, len(world.day_dates)))
+    compound_grid = np.repeat(np.arange(n_compounds), n_months)
+    month_grid = np.tile(np.arange(n_months), n_compounds)
+    manager = world.managers.at(compound_grid, first_day[month_grid])
     size = np.log(compounds["area_m2"].to_numpy() / 50_000)
     log_rate = (
         np.log(COMPLAINT_BASE_PER_MONTH)
-        - 0.8 * quality[enterprise_idx]
-        + (0.5 * static_logit + 0.3 * size)[:, None]
+        - COMPLAINT_RISK_SLOPE * world.quality[manager, month_grid]
+        + (COMPLAINT_RISK_SLOPE * world.static_logit + 0.3 * size)[compound_grid]
     )
-    counts = rng.poisson(np.exp(log_rate))  # (compounds, months)
-    compound_idx, month_idx = np.nonzero(counts)
-    repeat = counts[compound_idx, month_idx]
-    compound_idx = np.repeat(compound_idx, repeat)
-    month_idx = np.repeat(month_idx, repeat)
-    first_day = np.searchsorted(month_of_day, np.arange(n_months))
-    month_len = np.diff(np.append(first_day, len(day_dates)))
+    counts = rng.poisson(np.exp(log_rate))
+    compound_idx = np.repeat(compound_grid, counts)
+    month_idx = np.repeat(month_grid, counts)
     day_idx = first_day[month_idx] + (rng.random(len(month_idx)) * month_len[month_idx]).astype(
         np.int64
     )
     order = np.lexsort((compound_idx, day_idx))
-    compound_idx, day_idx = compound_idx[order], day_idx[order]
-    p_verified = 1 / (1 + np.exp(0.5 + quality[enterprise_idx[compound_idx], month_idx[order]]))
+    compound_idx, day_idx, month_idx = compound_idx[order], day_idx[order], month_idx[order]
+    manager = world.managers.at(compound_idx, day_idx)
+    p_verified = 1 / (1 + np.exp(0.5 + world.quality[manager, month_idx]))
     complaints = pd.DataFrame(
         {
             "complaint_id": np.arange(1, len(order) + 1, dtype=np.int64),
             "compound_id": compound_idx.astype(np.int64) + 1,
-            "enterprise_id": enterprise_idx[compound_idx].astype(np.int64) + 1,
-            "date": day_dates[day_idx].astype("datetime64[ns]"),
+            "enterprise_id": manager.astype(np.int64) + 1,
+            "date": world.day_dates[day_idx].astype("datetime64[ns]"),
             "verified": rng.random(len(order)) < p_verified,
         }
     )
@@ -342,50 +391,36 @@ def _append_complaint_visits(rng, visits, complaint_events, days: int):
     )
 
 
-def _inspect(rng, compounds, quality, static_logit, visits, day_dates, month_of_day):
+def _inspect(rng, world: _Dynamics, visits) -> pd.DataFrame:
     compound_idx, day_idx, kind = visits
-    enterprise_idx = compounds["enterprise_id"].to_numpy()[compound_idx] - 1
-    winter = _winter(day_dates)
-    logit = (
-        -quality[enterprise_idx, month_of_day[day_idx]]
-        + static_logit[compound_idx]
-        + WINTER_RISK * winter[day_idx]
-    )
-    found = _draw_findings(rng, logit, winter[day_idx])
+    winter = _winter(world.day_dates)
+    found = _draw_findings(rng, world.logit(compound_idx, day_idx), winter[day_idx])
     needs_follow_up = (found["n_ordinary"] + found["n_serious"] > 0) & (
         rng.random(len(compound_idx)) < FOLLOW_UP_PROBABILITY
     )
     follow_day = day_idx[needs_follow_up] + rng.integers(10, 41, int(needs_follow_up.sum()))
-    keep = follow_day < len(day_dates)
+    keep = follow_day < len(world.day_dates)
     follow_compound = compound_idx[needs_follow_up][keep]
     follow_day = follow_day[keep]
-    follow_enterprise = enterprise_idx[needs_follow_up][keep]
-    follow_logit = (
-        -quality[follow_enterprise, month_of_day[follow_day]]
-        + static_logit[follow_compound]
-        + WINTER_RISK * winter[follow_day]
-        - RECTIFICATION_EFFECT
-    )
+    follow_logit = world.logit(follow_compound, follow_day) - RECTIFICATION_EFFECT
     follow_found = _draw_findings(rng, follow_logit, winter[follow_day])
 
     all_compound = np.concatenate([compound_idx, follow_compound])
     all_day = np.concatenate([day_idx, follow_day])
     all_kind = np.concatenate([kind, np.ones(len(follow_compound), dtype=np.int8)])
     order = np.lexsort((all_compound, all_day))
+    all_compound, all_day, all_kind = all_compound[order], all_day[order], all_kind[order]
     columns = {
         key: np.concatenate([found[key], follow_found[key]])[order]
         for key in ("n_minor", "n_ordinary", "n_serious", "codes")
     }
-    all_compound = all_compound[order]
     return pd.DataFrame(
         {
             "inspection_id": np.arange(1, len(order) + 1, dtype=np.int64),
             "compound_id": all_compound.astype(np.int64) + 1,
-            "enterprise_id": compounds["enterprise_id"].to_numpy()[all_compound],
-            "date": day_dates[all_day[order]].astype("datetime64[ns]"),
-            "kind": pd.Categorical.from_codes(
-                all_kind[order], ("routine", "follow_up", "complaint")
-            ),
+            "enterprise_id": world.managers.at(all_compound, all_day).astype(np.int64) + 1,
+            "date": world.day_dates[all_day].astype("datetime64[ns]"),
+            "kind": pd.Categorical.from_codes(all_kind, ("routine", "follow_up", "complaint")),
             "n_minor": columns["n_minor"],
             "n_ordinary": columns["n_ordinary"],
             "n_serious": columns["n_serious"],
@@ -438,27 +473,23 @@ def _awards(rng, quality: np.ndarray, day_dates: np.ndarray, month_of_day: np.nd
     )
 
 
-def _truth(compounds, quality, static_logit, day_dates, month_of_day) -> pd.DataFrame:
-    n_compounds, n_months = len(compounds), quality.shape[1]
-    enterprise_idx = compounds["enterprise_id"].to_numpy() - 1
-    first_day = np.searchsorted(month_of_day, np.arange(n_months))
-    month_start = day_dates[first_day].astype("datetime64[M]")
-    winter_month = _winter(month_start.astype("datetime64[D]"))
-    logit = (
-        -quality[enterprise_idx].astype(np.float32)
-        + static_logit[:, None].astype(np.float32)
-        + np.float32(WINTER_RISK) * winter_month[None, :]
-    )
+def _truth(compounds: pd.DataFrame, world: _Dynamics) -> pd.DataFrame:
+    n_compounds, n_months = len(compounds), world.quality.shape[1]
+    first_day = np.searchsorted(world.month_of_day, np.arange(n_months))
+    compound_grid = np.repeat(np.arange(n_compounds), n_months)
+    day_grid = np.tile(first_day, n_compounds)
+    manager = world.managers.at(compound_grid, day_grid)
+    logit = world.logit(compound_grid, day_grid).astype(np.float32)
     p_clean = np.ones_like(logit)
     for _code, severity, base in INSPECTION_CODES:
         if severity != "minor":
             p_clean *= 1.0 - 1.0 / (1.0 + np.exp(-(base + SEVERITY_SLOPE[severity] * logit)))
     return pd.DataFrame(
         {
-            "compound_id": np.repeat(compounds["compound_id"].to_numpy(), n_months),
-            "enterprise_id": np.repeat(enterprise_idx + 1, n_months),
-            "month": np.tile(month_start.astype("datetime64[ns]"), n_compounds),
-            "quality": quality[enterprise_idx].astype(np.float32).ravel(),
-            "p_violation": (1.0 - p_clean).astype(np.float32).ravel(),
+            "compound_id": compound_grid.astype(np.int64) + 1,
+            "enterprise_id": manager.astype(np.int64) + 1,
+            "month": world.day_dates[day_grid].astype("datetime64[ns]"),
+            "quality": world.quality[manager, world.month_of_day[day_grid]].astype(np.float32),
+            "p_violation": (1.0 - p_clean).astype(np.float32),
         }
     )

@@ -6,346 +6,837 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credit', '0001_initial'),
+        ("credit", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenderClient',
+            name="TenderClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('client_id', models.CharField(max_length=40, unique=True, verbose_name='客户端标识')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('secret', models.CharField(max_length=128, verbose_name='签名密钥')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "client_id",
+                    models.CharField(max_length=40, unique=True, verbose_name="客户端标识"),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("secret", models.CharField(max_length=128, verbose_name="签名密钥")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '招投标平台客户端',
-                'verbose_name_plural': '招投标平台客户端',
+                "verbose_name": "招投标平台客户端",
+                "verbose_name_plural": "招投标平台客户端",
             },
         ),
         migrations.CreateModel(
-            name='CreditRecord',
+            name="CreditRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('rule_code', models.CharField(max_length=64, verbose_name='规则代码')),
-                ('title_zh', models.CharField(max_length=200, verbose_name='行为（中文）')),
-                ('title_en', models.CharField(max_length=200, verbose_name='行为（英文）')),
-                ('kind', models.CharField(choices=[('bad', '失信记录'), ('good', '良好记录')], max_length=8, verbose_name='类别')),
-                ('severity', models.CharField(blank=True, choices=[('minor', '轻微'), ('ordinary', '一般'), ('serious', '严重')], max_length=16, verbose_name='严重程度')),
-                ('points', models.DecimalField(decimal_places=2, max_digits=6, verbose_name='分值')),
-                ('months', models.PositiveSmallIntegerField(verbose_name='公示期（月）')),
-                ('blacklist', models.BooleanField(default=False, verbose_name='可列入黑名单')),
-                ('facts', models.TextField(blank=True, verbose_name='事实')),
-                ('document_no', models.CharField(blank=True, max_length=64, verbose_name='文书编号')),
-                ('decided_at', models.DateField(verbose_name='认定日期')),
-                ('objection_deadline', models.DateField(blank=True, null=True, verbose_name='异议截止日期')),
-                ('effective_from', models.DateField(verbose_name='生效日期')),
-                ('effective_until', models.DateField(verbose_name='公示截止日期（不含）')),
-                ('ended_on', models.DateField(blank=True, null=True, verbose_name='撤销或修复日期')),
-                ('status', models.CharField(choices=[('pending', '异议期内'), ('effective', '生效'), ('expired', '公示期满'), ('revoked', '已撤销'), ('repaired', '已修复')], default='pending', max_length=16, verbose_name='状态')),
-                ('source', models.CharField(choices=[('inspection', '巡查发现'), ('penalty', '行政处罚'), ('complaint', '投诉核实'), ('award', '表彰奖励'), ('manual', '人工登记')], max_length=16, verbose_name='来源')),
-                ('source_ref', models.CharField(blank=True, max_length=64, verbose_name='来源编号')),
-                ('rulebook_version', models.CharField(max_length=64, verbose_name='规则版本')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_records', to='credit.enterprise', verbose_name='物业服务企业')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("rule_code", models.CharField(max_length=64, verbose_name="规则代码")),
+                ("title_zh", models.CharField(max_length=200, verbose_name="行为（中文）")),
+                ("title_en", models.CharField(max_length=200, verbose_name="行为（英文）")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("bad", "失信记录"), ("good", "良好记录")],
+                        max_length=8,
+                        verbose_name="类别",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        blank=True,
+                        choices=[("minor", "轻微"), ("ordinary", "一般"), ("serious", "严重")],
+                        max_length=16,
+                        verbose_name="严重程度",
+                    ),
+                ),
+                (
+                    "points",
+                    models.DecimalField(decimal_places=2, max_digits=6, verbose_name="分值"),
+                ),
+                ("months", models.PositiveSmallIntegerField(verbose_name="公示期（月）")),
+                ("blacklist", models.BooleanField(default=False, verbose_name="可列入黑名单")),
+                ("facts", models.TextField(blank=True, verbose_name="事实")),
+                (
+                    "document_no",
+                    models.CharField(blank=True, max_length=64, verbose_name="文书编号"),
+                ),
+                ("decided_at", models.DateField(verbose_name="认定日期")),
+                (
+                    "objection_deadline",
+                    models.DateField(blank=True, null=True, verbose_name="异议截止日期"),
+                ),
+                ("effective_from", models.DateField(verbose_name="生效日期")),
+                ("effective_until", models.DateField(verbose_name="公示截止日期（不含）")),
+                (
+                    "ended_on",
+                    models.DateField(blank=True, null=True, verbose_name="撤销或修复日期"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "异议期内"),
+                            ("effective", "生效"),
+                            ("expired", "公示期满"),
+                            ("revoked", "已撤销"),
+                            ("repaired", "已修复"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("inspection", "巡查发现"),
+                            ("penalty", "行政处罚"),
+                            ("complaint", "投诉核实"),
+                            ("award", "表彰奖励"),
+                            ("manual", "人工登记"),
+                        ],
+                        max_length=16,
+                        verbose_name="来源",
+                    ),
+                ),
+                (
+                    "source_ref",
+                    models.CharField(blank=True, max_length=64, verbose_name="来源编号"),
+                ),
+                ("rulebook_version", models.CharField(max_length=64, verbose_name="规则版本")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_records",
+                        to="credit.enterprise",
+                        verbose_name="物业服务企业",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信用记录',
-                'verbose_name_plural': '信用记录',
-                'ordering': ['-decided_at', '-id'],
+                "verbose_name": "信用记录",
+                "verbose_name_plural": "信用记录",
+                "ordering": ["-decided_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BlacklistEntry',
+            name="BlacklistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('status', models.CharField(choices=[('proposed', '待审批'), ('active', '已列入'), ('withdrawn', '已撤回'), ('exited', '已移出')], default='proposed', max_length=16, verbose_name='状态')),
-                ('entry_reason', models.TextField(verbose_name='列入理由')),
-                ('proposed_at', models.DateTimeField(verbose_name='提议时间')),
-                ('approved_at', models.DateTimeField(blank=True, null=True, verbose_name='批准时间')),
-                ('entry_date', models.DateField(blank=True, null=True, verbose_name='列入日期')),
-                ('entry_authority', models.CharField(blank=True, max_length=100, verbose_name='列入机关')),
-                ('entry_document_no', models.CharField(blank=True, max_length=64, verbose_name='列入文书编号')),
-                ('exit_date', models.DateField(blank=True, null=True, verbose_name='移出日期')),
-                ('exit_reason', models.TextField(blank=True, verbose_name='移出理由')),
-                ('exit_authority', models.CharField(blank=True, max_length=100, verbose_name='移出机关')),
-                ('exit_document_no', models.CharField(blank=True, max_length=64, verbose_name='移出文书编号')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='批准人')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='blacklist_entries', to='credit.enterprise', verbose_name='物业服务企业')),
-                ('proposed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='提议人')),
-                ('basis_records', models.ManyToManyField(related_name='blacklist_entries', to='credit.creditrecord', verbose_name='依据的失信记录')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "待审批"),
+                            ("active", "已列入"),
+                            ("withdrawn", "已撤回"),
+                            ("exited", "已移出"),
+                        ],
+                        default="proposed",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("entry_reason", models.TextField(verbose_name="列入理由")),
+                ("proposed_at", models.DateTimeField(verbose_name="提议时间")),
+                (
+                    "approved_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="批准时间"),
+                ),
+                ("entry_date", models.DateField(blank=True, null=True, verbose_name="列入日期")),
+                (
+                    "entry_authority",
+                    models.CharField(blank=True, max_length=100, verbose_name="列入机关"),
+                ),
+                (
+                    "entry_document_no",
+                    models.CharField(blank=True, max_length=64, verbose_name="列入文书编号"),
+                ),
+                ("exit_date", models.DateField(blank=True, null=True, verbose_name="移出日期")),
+                ("exit_reason", models.TextField(blank=True, verbose_name="移出理由")),
+                (
+                    "exit_authority",
+                    models.CharField(blank=True, max_length=100, verbose_name="移出机关"),
+                ),
+                (
+                    "exit_document_no",
+                    models.CharField(blank=True, max_length=64, verbose_name="移出文书编号"),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="批准人",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="blacklist_entries",
+                        to="credit.enterprise",
+                        verbose_name="物业服务企业",
+                    ),
+                ),
+                (
+                    "proposed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="提议人",
+                    ),
+                ),
+                (
+                    "basis_records",
+                    models.ManyToManyField(
+                        related_name="blacklist_entries",
+                        to="credit.creditrecord",
+                        verbose_name="依据的失信记录",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '黑名单',
-                'verbose_name_plural': '黑名单',
-                'ordering': ['-proposed_at'],
+                "verbose_name": "黑名单",
+                "verbose_name_plural": "黑名单",
+                "ordering": ["-proposed_at"],
             },
         ),
         migrations.CreateModel(
-            name='EnterpriseRisk',
+            name="EnterpriseRisk",
             fields=[
-                ('enterprise', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='credit_risk', serialize=False, to='credit.enterprise')),
-                ('probability', models.FloatField(verbose_name='严重违规概率')),
-                ('population_mean', models.FloatField(verbose_name='全体平均概率')),
-                ('model_version', models.CharField(max_length=64, verbose_name='模型版本')),
-                ('reasons', models.JSONField(default=list, verbose_name='风险因素')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                (
+                    "enterprise",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="credit_risk",
+                        serialize=False,
+                        to="credit.enterprise",
+                    ),
+                ),
+                ("probability", models.FloatField(verbose_name="严重违规概率")),
+                ("population_mean", models.FloatField(verbose_name="全体平均概率")),
+                ("model_version", models.CharField(max_length=64, verbose_name="模型版本")),
+                ("reasons", models.JSONField(default=list, verbose_name="风险因素")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '企业风险估计',
-                'verbose_name_plural': '企业风险估计',
-                'constraints': [models.CheckConstraint(condition=models.Q(('probability__gte', 0), ('probability__lte', 1), ('population_mean__gte', 0), ('population_mean__lte', 1)), name='risk_probabilities_in_range')],
+                "verbose_name": "企业风险估计",
+                "verbose_name_plural": "企业风险估计",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("probability__gte", 0),
+                            ("probability__lte", 1),
+                            ("population_mean__gte", 0),
+                            ("population_mean__lte", 1),
+                        ),
+                        name="risk_probabilities_in_range",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='EnterpriseScore',
+            name="EnterpriseScore",
             fields=[
-                ('enterprise', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='credit_score', serialize=False, to='credit.enterprise')),
-                ('rule_score', models.DecimalField(decimal_places=2, default=100, max_digits=7, verbose_name='规则得分')),
-                ('model_adjustment', models.DecimalField(decimal_places=2, default=0, max_digits=7, verbose_name='模型调整')),
-                ('score', models.DecimalField(decimal_places=2, default=100, max_digits=7, verbose_name='信用分')),
-                ('grade', models.CharField(blank=True, max_length=8, verbose_name='信用等级')),
-                ('blacklisted', models.BooleanField(default=False, verbose_name='黑名单')),
-                ('blacklist_proposal', models.BooleanField(default=False, verbose_name='应列入黑名单')),
-                ('has_effective_serious', models.BooleanField(default=False, verbose_name='有生效严重失信记录')),
-                ('tender_benefit_codes', models.JSONField(default=list, verbose_name='招投标优惠依据')),
-                ('reasons', models.JSONField(default=list, verbose_name='计分说明')),
-                ('counted_fingerprint', models.BigIntegerField(default=0)),
-                ('rulebook_version', models.CharField(blank=True, max_length=64, verbose_name='规则版本')),
-                ('model_version', models.CharField(blank=True, max_length=64, verbose_name='模型版本')),
-                ('as_of', models.DateField(blank=True, null=True, verbose_name='计分日期')),
-                ('computed_at', models.DateTimeField(blank=True, null=True, verbose_name='计算时间')),
-                ('dirty', models.BooleanField(default=True, verbose_name='待重算')),
-                ('dirty_since', models.DateTimeField(blank=True, null=True)),
+                (
+                    "enterprise",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="credit_score",
+                        serialize=False,
+                        to="credit.enterprise",
+                    ),
+                ),
+                (
+                    "rule_score",
+                    models.DecimalField(
+                        decimal_places=2, default=100, max_digits=7, verbose_name="规则得分"
+                    ),
+                ),
+                (
+                    "model_adjustment",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=7, verbose_name="模型调整"
+                    ),
+                ),
+                (
+                    "score",
+                    models.DecimalField(
+                        decimal_places=2, default=100, max_digits=7, verbose_name="信用分"
+                    ),
+                ),
+                ("grade", models.CharField(blank=True, max_length=8, verbose_name="信用等级")),
+                ("blacklisted", models.BooleanField(default=False, verbose_name="黑名单")),
+                (
+                    "blacklist_proposal",
+                    models.BooleanField(default=False, verbose_name="应列入黑名单"),
+                ),
+                (
+                    "has_effective_serious",
+                    models.BooleanField(default=False, verbose_name="有生效严重失信记录"),
+                ),
+                (
+                    "tender_benefit_codes",
+                    models.JSONField(default=list, verbose_name="招投标优惠依据"),
+                ),
+                ("reasons", models.JSONField(default=list, verbose_name="计分说明")),
+                ("counted_fingerprint", models.BigIntegerField(default=0)),
+                (
+                    "rulebook_version",
+                    models.CharField(blank=True, max_length=64, verbose_name="规则版本"),
+                ),
+                (
+                    "model_version",
+                    models.CharField(blank=True, max_length=64, verbose_name="模型版本"),
+                ),
+                ("as_of", models.DateField(blank=True, null=True, verbose_name="计分日期")),
+                (
+                    "computed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="计算时间"),
+                ),
+                ("dirty", models.BooleanField(default=True, verbose_name="待重算")),
+                ("dirty_since", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': '企业信用分',
-                'verbose_name_plural': '企业信用分',
-                'indexes': [models.Index(condition=models.Q(('dirty', True)), fields=['dirty_since'], name='score_dirty_idx')],
+                "verbose_name": "企业信用分",
+                "verbose_name_plural": "企业信用分",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("dirty", True)),
+                        fields=["dirty_since"],
+                        name="score_dirty_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Objection',
+            name="Objection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('filed_on', models.DateField(verbose_name='提出日期')),
-                ('grounds', models.TextField(verbose_name='异议理由')),
-                ('decision', models.CharField(blank=True, choices=[('upheld', '异议成立'), ('rejected', '异议不成立')], max_length=16, verbose_name='处理结果')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='处理理由')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='处理时间')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='处理人')),
-                ('filed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='受理人')),
-                ('record', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='objection', to='credit.creditrecord', verbose_name='信用记录')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("filed_on", models.DateField(verbose_name="提出日期")),
+                ("grounds", models.TextField(verbose_name="异议理由")),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("upheld", "异议成立"), ("rejected", "异议不成立")],
+                        max_length=16,
+                        verbose_name="处理结果",
+                    ),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="处理理由")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="处理时间"),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="处理人",
+                    ),
+                ),
+                (
+                    "filed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="受理人",
+                    ),
+                ),
+                (
+                    "record",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="objection",
+                        to="credit.creditrecord",
+                        verbose_name="信用记录",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '异议',
-                'verbose_name_plural': '异议',
+                "verbose_name": "异议",
+                "verbose_name_plural": "异议",
             },
         ),
         migrations.CreateModel(
-            name='RepairApplication',
+            name="RepairApplication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('applied_on', models.DateField(verbose_name='申请日期')),
-                ('evidence', models.TextField(verbose_name='整改证明')),
-                ('status', models.CharField(choices=[('pending', '待审批'), ('approved', '已批准'), ('rejected', '未批准')], default='pending', max_length=16, verbose_name='状态')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='审批意见')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='审批时间')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='审批人')),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='repairs', to='credit.creditrecord', verbose_name='信用记录')),
-                ('registered_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='受理人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("applied_on", models.DateField(verbose_name="申请日期")),
+                ("evidence", models.TextField(verbose_name="整改证明")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "待审批"),
+                            ("approved", "已批准"),
+                            ("rejected", "未批准"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="审批意见")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="审批时间"),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="审批人",
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="repairs",
+                        to="credit.creditrecord",
+                        verbose_name="信用记录",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="受理人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信用修复申请',
-                'verbose_name_plural': '信用修复申请',
-                'ordering': ['-applied_on', '-id'],
+                "verbose_name": "信用修复申请",
+                "verbose_name_plural": "信用修复申请",
+                "ordering": ["-applied_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RulebookVersion',
+            name="RulebookVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('version', models.CharField(editable=False, max_length=64, unique=True, verbose_name='版本号')),
-                ('content', models.JSONField(verbose_name='规则内容')),
-                ('sha256', models.CharField(editable=False, max_length=64, verbose_name='内容哈希')),
-                ('is_active', models.BooleanField(default=False, verbose_name='当前生效')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='创建人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "version",
+                    models.CharField(
+                        editable=False, max_length=64, unique=True, verbose_name="版本号"
+                    ),
+                ),
+                ("content", models.JSONField(verbose_name="规则内容")),
+                (
+                    "sha256",
+                    models.CharField(editable=False, max_length=64, verbose_name="内容哈希"),
+                ),
+                ("is_active", models.BooleanField(default=False, verbose_name="当前生效")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="创建人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '信用规则版本',
-                'verbose_name_plural': '信用规则版本',
-                'ordering': ['-created_at'],
+                "verbose_name": "信用规则版本",
+                "verbose_name_plural": "信用规则版本",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Snapshot',
+            name="Snapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('published_at', models.DateTimeField(verbose_name='发布时间')),
-                ('as_of', models.DateField(verbose_name='数据日期')),
-                ('sha256', models.CharField(max_length=64, verbose_name='内容哈希')),
-                ('rulebook_version', models.CharField(max_length=64, verbose_name='规则版本')),
-                ('rulebook_sha256', models.CharField(max_length=64, verbose_name='规则哈希')),
-                ('model_version', models.CharField(blank=True, max_length=200, verbose_name='模型版本')),
-                ('enterprises', models.PositiveIntegerField(verbose_name='企业数')),
-                ('published_by', models.CharField(max_length=150, verbose_name='发布人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("published_at", models.DateTimeField(verbose_name="发布时间")),
+                ("as_of", models.DateField(verbose_name="数据日期")),
+                ("sha256", models.CharField(max_length=64, verbose_name="内容哈希")),
+                ("rulebook_version", models.CharField(max_length=64, verbose_name="规则版本")),
+                ("rulebook_sha256", models.CharField(max_length=64, verbose_name="规则哈希")),
+                (
+                    "model_version",
+                    models.CharField(blank=True, max_length=200, verbose_name="模型版本"),
+                ),
+                ("enterprises", models.PositiveIntegerField(verbose_name="企业数")),
+                ("published_by", models.CharField(max_length=150, verbose_name="发布人")),
             ],
             options={
-                'verbose_name': '信用快照',
-                'verbose_name_plural': '信用快照',
-                'ordering': ['-as_of', '-id'],
-                'indexes': [models.Index(fields=['-as_of', '-id'], name='snapshot_latest_idx')],
+                "verbose_name": "信用快照",
+                "verbose_name_plural": "信用快照",
+                "ordering": ["-as_of", "-id"],
+                "indexes": [models.Index(fields=["-as_of", "-id"], name="snapshot_latest_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotEntry',
+            name="SnapshotEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uscc', models.CharField(max_length=18)),
-                ('name', models.CharField(max_length=200)),
-                ('region_code', models.CharField(max_length=12)),
-                ('grade', models.CharField(max_length=8)),
-                ('score', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('rule_score', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('model_adjustment', models.DecimalField(decimal_places=2, max_digits=7)),
-                ('blacklisted', models.BooleanField()),
-                ('blacklist_reason', models.TextField(blank=True)),
-                ('blacklist_since', models.DateField(blank=True, null=True)),
-                ('is_backbone', models.BooleanField()),
-                ('has_effective_serious', models.BooleanField()),
-                ('tender_benefit_codes', models.JSONField(default=list)),
-                ('reasons', models.JSONField(default=list)),
-                ('records', models.JSONField(default=list)),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='credit.enterprise')),
-                ('snapshot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='credit.snapshot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uscc", models.CharField(max_length=18)),
+                ("name", models.CharField(max_length=200)),
+                ("region_code", models.CharField(max_length=12)),
+                ("grade", models.CharField(max_length=8)),
+                ("score", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("rule_score", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("model_adjustment", models.DecimalField(decimal_places=2, max_digits=7)),
+                ("blacklisted", models.BooleanField()),
+                ("blacklist_reason", models.TextField(blank=True)),
+                ("blacklist_since", models.DateField(blank=True, null=True)),
+                ("is_backbone", models.BooleanField()),
+                ("has_effective_serious", models.BooleanField()),
+                ("tender_benefit_codes", models.JSONField(default=list)),
+                ("reasons", models.JSONField(default=list)),
+                ("records", models.JSONField(default=list)),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="credit.enterprise",
+                    ),
+                ),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="credit.snapshot",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '快照条目',
-                'verbose_name_plural': '快照条目',
+                "verbose_name": "快照条目",
+                "verbose_name_plural": "快照条目",
             },
         ),
         migrations.CreateModel(
-            name='TenderNonce',
+            name="TenderNonce",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nonce', models.CharField(max_length=128)),
-                ('seen_at', models.DateTimeField(db_index=True)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='credit.tenderclient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("nonce", models.CharField(max_length=128)),
+                ("seen_at", models.DateTimeField(db_index=True)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="credit.tenderclient",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='BackboneDesignation',
+            name="BackboneDesignation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('designated_on', models.DateField(verbose_name='认定日期')),
-                ('document_no', models.CharField(blank=True, max_length=64, verbose_name='认定文书编号')),
-                ('ended_on', models.DateField(blank=True, null=True, verbose_name='终止日期')),
-                ('end_reason', models.TextField(blank=True, verbose_name='终止理由')),
-                ('designated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='认定人')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='backbone_designations', to='credit.enterprise', verbose_name='物业服务企业')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="创建时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("designated_on", models.DateField(verbose_name="认定日期")),
+                (
+                    "document_no",
+                    models.CharField(blank=True, max_length=64, verbose_name="认定文书编号"),
+                ),
+                ("ended_on", models.DateField(blank=True, null=True, verbose_name="终止日期")),
+                ("end_reason", models.TextField(blank=True, verbose_name="终止理由")),
+                (
+                    "designated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="认定人",
+                    ),
+                ),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="backbone_designations",
+                        to="credit.enterprise",
+                        verbose_name="物业服务企业",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '骨干企业认定',
-                'verbose_name_plural': '骨干企业认定',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_on__isnull', True)), fields=('enterprise',), name='backbone_one_open_per_enterprise')],
+                "verbose_name": "骨干企业认定",
+                "verbose_name_plural": "骨干企业认定",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_on__isnull", True)),
+                        fields=("enterprise",),
+                        name="backbone_one_open_per_enterprise",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='creditrecord',
-            index=models.Index(fields=['enterprise', 'status'], name='credit_cred_enterpr_1faa27_idx'),
+            model_name="creditrecord",
+            index=models.Index(
+                fields=["enterprise", "status"], name="credit_cred_enterpr_1faa27_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='creditrecord',
-            index=models.Index(fields=['status', 'effective_from'], name='credit_cred_status_090519_idx'),
+            model_name="creditrecord",
+            index=models.Index(
+                fields=["status", "effective_from"], name="credit_cred_status_090519_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='creditrecord',
-            index=models.Index(fields=['status', 'effective_until'], name='credit_cred_status_b8cbfd_idx'),
+            model_name="creditrecord",
+            index=models.Index(
+                fields=["status", "effective_until"], name="credit_cred_status_b8cbfd_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_ref', ''), _negated=True), fields=('source', 'source_ref'), name='record_source_ref_unique'),
+            model_name="creditrecord",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_ref", ""), _negated=True),
+                fields=("source", "source_ref"),
+                name="record_source_ref_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('points__gt', 0)), name='record_points_positive'),
+            model_name="creditrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("points__gt", 0)), name="record_points_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_until__gt', models.F('effective_from'))), name='record_period_order'),
+            model_name="creditrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("effective_until__gt", models.F("effective_from"))),
+                name="record_period_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'bad'), models.Q(('severity', ''), _negated=True)), models.Q(('blacklist', False), ('kind', 'good'), ('severity', '')), _connector='OR'), name='record_kind_severity'),
+            model_name="creditrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "bad"), models.Q(("severity", ""), _negated=True)),
+                    models.Q(("blacklist", False), ("kind", "good"), ("severity", "")),
+                    _connector="OR",
+                ),
+                name="record_kind_severity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditrecord',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['revoked', 'repaired']), _negated=True), ('ended_on__isnull', False), _connector='OR'), name='record_ended_on_when_ended'),
+            model_name="creditrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["revoked", "repaired"]), _negated=True),
+                    ("ended_on__isnull", False),
+                    _connector="OR",
+                ),
+                name="record_ended_on_when_ended",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blacklistentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['proposed', 'active'])), fields=('enterprise',), name='blacklist_one_open_per_enterprise'),
+            model_name="blacklistentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["proposed", "active"])),
+                fields=("enterprise",),
+                name="blacklist_one_open_per_enterprise",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blacklistentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'active'), _negated=True), models.Q(('approved_by__isnull', False), ('entry_date__isnull', False)), _connector='OR'), name='blacklist_active_is_approved'),
+            model_name="blacklistentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "active"), _negated=True),
+                    models.Q(("approved_by__isnull", False), ("entry_date__isnull", False)),
+                    _connector="OR",
+                ),
+                name="blacklist_active_is_approved",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='blacklistentry',
-            constraint=models.CheckConstraint(condition=models.Q(('approved_by__isnull', True), models.Q(('approved_by', models.F('proposed_by')), _negated=True), _connector='OR'), name='blacklist_two_people'),
+            model_name="blacklistentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("approved_by__isnull", True),
+                    models.Q(("approved_by", models.F("proposed_by")), _negated=True),
+                    _connector="OR",
+                ),
+                name="blacklist_two_people",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='objection',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('decision', '')), models.Q(models.Q(('decision', ''), _negated=True), ('decided_at__isnull', False)), _connector='OR'), name='objection_decision_complete'),
+            model_name="objection",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("decided_at__isnull", True), ("decision", "")),
+                    models.Q(
+                        models.Q(("decision", ""), _negated=True), ("decided_at__isnull", False)
+                    ),
+                    _connector="OR",
+                ),
+                name="objection_decision_complete",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='repairapplication',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('record',), name='repair_one_pending_per_record'),
+            model_name="repairapplication",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("record",),
+                name="repair_one_pending_per_record",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rulebookversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('is_active',), name='rulebook_single_active'),
+            model_name="rulebookversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("is_active",),
+                name="rulebook_single_active",
+            ),
         ),
         migrations.AddIndex(
-            model_name='snapshotentry',
-            index=models.Index(fields=['uscc', 'snapshot'], name='snapshot_entry_uscc_idx'),
+            model_name="snapshotentry",
+            index=models.Index(fields=["uscc", "snapshot"], name="snapshot_entry_uscc_idx"),
         ),
         migrations.AddIndex(
-            model_name='snapshotentry',
-            index=models.Index(fields=['snapshot', 'grade'], name='snapshot_entry_grade_idx'),
+            model_name="snapshotentry",
+            index=models.Index(fields=["snapshot", "grade"], name="snapshot_entry_grade_idx"),
         ),
         migrations.AddIndex(
-            model_name='snapshotentry',
-            index=models.Index(fields=['snapshot', 'blacklisted'], name='snapshot_entry_black_idx'),
+            model_name="snapshotentry",
+            index=models.Index(fields=["snapshot", "blacklisted"], name="snapshot_entry_black_idx"),
         ),
         migrations.AddIndex(
-            model_name='snapshotentry',
-            index=models.Index(fields=['snapshot', 'name'], name='snapshot_entry_name_idx'),
+            model_name="snapshotentry",
+            index=models.Index(fields=["snapshot", "name"], name="snapshot_entry_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='snapshotentry',
-            constraint=models.UniqueConstraint(fields=('snapshot', 'uscc'), name='snapshot_entry_unique'),
+            model_name="snapshotentry",
+            constraint=models.UniqueConstraint(
+                fields=("snapshot", "uscc"), name="snapshot_entry_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tendernonce',
-            constraint=models.UniqueConstraint(fields=('client', 'nonce'), name='tender_nonce_unique'),
+            model_name="tendernonce",
+            constraint=models.UniqueConstraint(
+                fields=("client", "nonce"), name="tender_nonce_unique"
+            ),
         ),
     ]

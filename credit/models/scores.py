@@ -18,9 +18,7 @@ class EnterpriseScore(models.Model):
         Enterprise, on_delete=models.CASCADE, primary_key=True, related_name="credit_score"
     )
     rule_score = models.DecimalField(_("规则得分"), max_digits=7, decimal_places=2, default=100)
-    model_adjustment = models.DecimalField(
-        _("模型调整"), max_digits=7, decimal_places=2, default=0
-    )
+    model_adjustment = models.DecimalField(_("模型调整"), max_digits=7, decimal_places=2, default=0)
     score = models.DecimalField(_("信用分"), max_digits=7, decimal_places=2, default=100)
     grade = models.CharField(_("信用等级"), max_length=8, blank=True)
     blacklisted = models.BooleanField(_("黑名单"), default=False)

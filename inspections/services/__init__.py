@@ -10,11 +10,7 @@ from inspections.services.inspections import (
     inspection_submit,
 )
 from inspections.services.photos import photo_process
-from inspections.services.review import (
-    ReviewOutcome,
-    finding_review,
-    managing_enterprise_on,
-)
+from inspections.services.review import ReviewOutcome, finding_review
 from inspections.services.tasks import task_cancel, task_create, task_status_set
 from inspections.services.uploads import (
     AppendResult,
@@ -38,7 +34,6 @@ __all__ = [
     "inspection_put",
     "inspection_submit",
     "least_loaded_inspector",
-    "managing_enterprise_on",
     "photo_process",
     "task_cancel",
     "task_create",

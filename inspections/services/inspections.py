@@ -17,16 +17,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.errors import Problem
-from credit.selectors import active_rulebook
 from credit.rulebook import KIND_BAD
+from credit.selectors import active_rulebook
 from inspections.access import (
+    ERR_FINDING_NOT_FOUND,
+    ERR_INSPECTION_NOT_FOUND,
     access_inspection_by_uuid,
     access_project_for_inspector,
     access_task_for_inspector,
     inspector_profile,
     not_found,
-    ERR_INSPECTION_NOT_FOUND,
-    ERR_FINDING_NOT_FOUND,
 )
 from inspections.models import (
     ComplaintOutcome,

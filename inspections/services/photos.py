@@ -203,4 +203,3 @@ def _is_reused(photo: Photo, processed: ProcessedPhoto) -> bool:
         phash_distance(other, processed.phash) <= NEAR_DUPLICATE_MAX_DISTANCE
         for other in nearby.values_list("phash", flat=True).iterator()
     )
-

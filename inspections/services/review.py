@@ -2,28 +2,25 @@
 the enterprise that managed the compound on the day of the finding, in the same transaction."""
 
 from dataclasses import dataclass
-from datetime import date
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from backend.audit import actor_name, audit_append
 from backend.errors import Problem
-from credit.models import Enterprise, RecordSource
+from credit.models import RecordSource
 from credit.services import record_create, today_local
 from inspections.access import access_finding_for_reviewer
 from inspections.models import (
     ComplaintOutcome,
     Finding,
     InspectionStatus,
-    ManagementContract,
-    Project,
     ReviewStatus,
     TaskKind,
 )
+from inspections.selectors import managing_enterprise_on
 
 DECISION_CONFIRM = "confirm"
 DECISION_REJECT = "reject"
@@ -40,18 +37,6 @@ ERR_UNKNOWN_DECISION = "审核结论只能是 confirm 或 reject。"
 class ReviewOutcome:
     finding: Finding
     credit_record_id: int | None
-
-
-def managing_enterprise_on(*, project: Project, day: date) -> Enterprise | None:
-    """The enterprise whose contract covers `day` (start inclusive, end exclusive)."""
-    contract = (
-        ManagementContract.objects.select_related("enterprise")
-        .filter(project=project, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
-        .order_by("-start_date")
-        .first()
-    )
-    return contract.enterprise if contract else None
 
 
 def finding_review(

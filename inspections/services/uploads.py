@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 from django.conf import settings
@@ -31,8 +32,8 @@ from inspections.access import (
     access_upload_by_id,
     not_found,
 )
-from inspections.tasks import process_photo
 from inspections.models import ALLOWED_PHOTO_TYPES, Photo, PhotoState, Upload, UploadState
+from inspections.tasks import process_photo
 
 logger = logging.getLogger(__name__)
 
@@ -285,13 +286,20 @@ def _complete(upload: Upload, *, position: int, key: str) -> AppendResult:
             updated_at=timezone.now(),
         )
         if claimed:
-            process_photo.delay_on_commit(photo.id)
+            queue_processing_on_commit(photo.id)
         else:
             # Another upload of the same photo finished first; these bytes are a duplicate.
             transaction.on_commit(lambda: _delete_parts_quietly(locked.id))
             locked.parts = []
         locked.save(update_fields=["parts", "offset", "state", "updated_at"])
     return _result(locked)
+
+
+def queue_processing_on_commit(photo_id: int) -> None:
+    """Like `delay_on_commit`, but a broker outage after the commit only logs: the photo is
+    `received` in the database, which is the outbox `sweep_photos` reads, and the client's
+    upload has succeeded, so it must not see an error."""
+    transaction.on_commit(partial(process_photo.delay, photo_id), robust=True)
 
 
 def _result(upload: Upload) -> AppendResult:

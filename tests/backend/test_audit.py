@@ -10,9 +10,27 @@ pytestmark = pytest.mark.django_db
 
 def _append_three() -> list[AuditEntry]:
     return [
-        audit_append(actor="alice", action="record.create", object_type="record", object_id=1, payload={"points": 10}),
-        audit_append(actor="bob", action="objection.resolve", object_type="record", object_id=1, payload={"upheld": True}),
-        audit_append(actor="system", action="snapshot.publish", object_type="snapshot", object_id=7, payload={}),
+        audit_append(
+            actor="alice",
+            action="record.create",
+            object_type="record",
+            object_id=1,
+            payload={"points": 10},
+        ),
+        audit_append(
+            actor="bob",
+            action="objection.resolve",
+            object_type="record",
+            object_id=1,
+            payload={"upheld": True},
+        ),
+        audit_append(
+            actor="system",
+            action="snapshot.publish",
+            object_type="snapshot",
+            object_id=7,
+            payload={},
+        ),
     ]
 
 

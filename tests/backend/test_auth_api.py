@@ -35,7 +35,11 @@ def test_inspector_signs_in_and_reads_profile(client):
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
-    assert body["inspector"] == {"id": profile.id, "name": "王巡查", "regions": ["150100", "150200"]}
+    assert body["inspector"] == {
+        "id": profile.id,
+        "name": "王巡查",
+        "regions": ["150100", "150200"],
+    }
     me = client.get(f"{MOBILE}/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert me.status_code == 200 and me.json()["name"] == "王巡查"
 
@@ -78,8 +82,16 @@ def test_refresh_rotation_and_reuse_over_http(client):
     profile = staff()
     first = _sign_in(client, MOBILE, profile.user.username).json()
 
-    rotated = client.post(f"{MOBILE}/auth/refresh", {"refresh_token": first["refresh_token"]}, content_type="application/json")
-    reused = client.post(f"{MOBILE}/auth/refresh", {"refresh_token": first["refresh_token"]}, content_type="application/json")
+    rotated = client.post(
+        f"{MOBILE}/auth/refresh",
+        {"refresh_token": first["refresh_token"]},
+        content_type="application/json",
+    )
+    reused = client.post(
+        f"{MOBILE}/auth/refresh",
+        {"refresh_token": first["refresh_token"]},
+        content_type="application/json",
+    )
 
     assert rotated.status_code == 200
     assert reused.status_code == 401 and reused.json()["code"] == "refresh_token_reused"
@@ -99,7 +111,9 @@ def test_logout_makes_the_device_token_useless(client):
 
 
 def test_malformed_sign_in_body_is_422_with_error_list(client):
-    response = client.post(f"{MOBILE}/auth/token", {"username": ""}, content_type="application/json")
+    response = client.post(
+        f"{MOBILE}/auth/token", {"username": ""}, content_type="application/json"
+    )
 
     assert response.status_code == 422
     body = response.json()

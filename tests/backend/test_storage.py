@@ -24,9 +24,10 @@ from tests.harness.services import free_port
 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
-# A streamed upload holds about two 5 MiB multipart parts; 16 MiB is that with room for the
-# HTTP machinery, and about half of the 30 MB a buffering upload would hold.
-STREAM_MEMORY_LIMIT = 16 * MiB
+# With an unknown length the minio SDK holds at most three parts at once: the part on the wire,
+# the next one being read, and its copy when the look-ahead byte is prepended (15 MiB measured).
+# One more MiB covers HTTP buffers; a buffering upload of the 30 MB stream would need 30 MB.
+STREAM_MEMORY_LIMIT = 3 * storage.PART_SIZE + MiB
 LARGE_SIZE = 30 * 1000 * 1000
 
 
@@ -67,7 +68,7 @@ def download(url: str, client) -> tuple[int, bytes, dict[str, str]]:
     """Fetch a presigned link the way a browser would: S3 links from the store itself, folder
     links from our own `/objects/<token>` view."""
     if url.startswith("http"):
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.read(), dict(response.headers)
     response = client.get(url)
     body = b"".join(response.streaming_content) if response.streaming else response.content
@@ -390,3 +391,16 @@ def test_get_store_follows_the_settings(settings, tmp_path):
     assert isinstance(store, FolderStore)
     assert store.root == tmp_path
     assert storage.get_store() is store
+
+
+@pytest.mark.slow
+def test_stopped_store_is_unavailable_and_serves_again_after_restart(services, s3_store):
+    s3_store.put_bytes("kept/object", b"survives a restart")
+    services.s3.stop()
+    try:
+        with pytest.raises(StorageUnavailable, match="is unreachable"):
+            s3_store.stat("kept/object")
+    finally:
+        services.s3.start()
+
+    assert s3_store.read_bytes("kept/object", max_bytes=100) == b"survives a restart"

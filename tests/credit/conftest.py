@@ -12,6 +12,17 @@ from tests.factories import EnterpriseFactory, region, staff
 DECIDED = date(2025, 3, 5)
 
 
+@pytest.fixture(autouse=True)
+def fast_test_settings(settings):
+    """Templates render without `collectstatic` (the production manifest storage needs it)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # Staff fixtures create several users per test; the production hasher costs ~0.3 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def reviewer():
     return staff(role=StaffRole.REVIEWER, regions=("150100",), name="审核员甲").user
@@ -57,3 +68,53 @@ def no_window():
 def five_day_window():
     with override_settings(CREDIT_OBJECTION_WORKING_DAYS=5):
         yield
+
+
+class Clock:
+    """The local date the services see (timezone.localdate); wall-clock time is left alone."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+
+    def __call__(self, *args, **kwargs) -> date:
+        return self.today
+
+    def advance(self, days: int) -> date:
+        from datetime import timedelta
+
+        self.today += timedelta(days=days)
+        return self.today
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from django.utils import timezone
+
+    fake = Clock(DECIDED)
+    monkeypatch.setattr(timezone, "localdate", fake)
+    return fake
+
+
+def publish(actor=None):
+    from credit.publication import snapshot_publish
+
+    return snapshot_publish(actor=actor)
+
+
+def rescore(enterprise):
+    from credit.recompute import recompute_enterprise
+
+    return recompute_enterprise(enterprise_id=enterprise.id)
+
+
+def new_record(enterprise, rule_code, actor, *, decided_at=DECIDED, source="inspection", **kw):
+    from credit.services import record_create
+
+    return record_create(
+        enterprise=enterprise,
+        rule_code=rule_code,
+        decided_at=decided_at,
+        source=source,
+        actor=actor,
+        **kw,
+    )

@@ -1,0 +1,1 @@
+"""Test harness: real services for the suite (see plugin.py)."""

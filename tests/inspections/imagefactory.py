@@ -144,3 +144,63 @@ def jpeg_markers(jpeg: bytes) -> list[int]:
         markers.append(jpeg[pos + 1])
         pos += 2 + int.from_bytes(jpeg[pos + 2 : pos + 4], "big")
     return markers
+
+
+# sRGB's colorants adapted to the D50 ICC connection space, as in the sRGB ICC profile.
+SRGB_RED_XYZ = (0.4361, 0.2225, 0.0139)
+SRGB_GREEN_XYZ = (0.3851, 0.7169, 0.0971)
+SRGB_BLUE_XYZ = (0.1431, 0.0606, 0.7141)
+
+
+def _s15f16(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz_tag(x: float, y: float, z: float) -> bytes:
+    return b"XYZ " + bytes(4) + _s15f16(x) + _s15f16(y) + _s15f16(z)
+
+
+def _desc_tag(text: str) -> bytes:
+    ascii_text = text.encode("ascii") + b"\x00"
+    body = b"desc" + bytes(4) + struct.pack(">I", len(ascii_text)) + ascii_text
+    return body + bytes(4 + 4 + 2 + 1 + 67)  # empty Unicode and ScriptCode descriptions
+
+
+def swapped_primaries_icc() -> bytes:
+    """An ICC v2 RGB display profile whose red and green colorants are sRGB's green and red:
+    pure red tagged with it is pure green in sRGB, so a conversion is visible in the pixels."""
+    identity_curve = b"curv" + bytes(4) + struct.pack(">I", 0)
+    tags = [
+        (b"desc", _desc_tag("Swapped primaries test profile")),
+        (b"wtpt", _xyz_tag(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", _xyz_tag(*SRGB_GREEN_XYZ)),
+        (b"gXYZ", _xyz_tag(*SRGB_RED_XYZ)),
+        (b"bXYZ", _xyz_tag(*SRGB_BLUE_XYZ)),
+        (b"rTRC", identity_curve),
+        (b"gTRC", identity_curve),
+        (b"bTRC", identity_curve),
+    ]
+    table_size = 4 + 12 * len(tags)
+    offset = 128 + table_size
+    table, data = struct.pack(">I", len(tags)), b""
+    for signature, body in tags:
+        padded = body + bytes(-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += padded
+    size = 128 + table_size + len(data)
+    header = (
+        struct.pack(">I", size)
+        + bytes(4)
+        + bytes((2, 0x10, 0, 0))  # version 2.1
+        + b"mntrRGB XYZ "
+        + bytes(12)
+        + b"acsp"
+        + bytes(24)
+        + struct.pack(">I", 0)  # perceptual intent
+        + _s15f16(0.9642)
+        + _s15f16(1.0)
+        + _s15f16(0.8249)
+        + bytes(48)
+    )
+    assert len(header) == 128
+    return header + table + data

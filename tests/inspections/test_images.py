@@ -13,7 +13,7 @@ import imagehash
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageEnhance
 
 from inspections.images import (
     CAPTURE_TIME_TOLERANCE,
@@ -44,6 +44,7 @@ from tests.inspections.imagefactory import (
     jpeg_markers,
     png_header_only,
     scene,
+    swapped_primaries_icc,
     with_extra_scans,
     with_jpeg_dimensions,
 )
@@ -270,6 +271,18 @@ def test_derivatives_carry_no_metadata_at_all():
         assert b"\x25\x88\x04\x00\x01\x00\x00\x00" not in derivative.jpeg
 
 
+def test_embedded_colour_profile_is_converted_to_srgb_then_dropped():
+    red = Image.new("RGB", (40, 30), (255, 0, 0))
+    data = encode(red, "JPEG", quality=95, icc_profile=swapped_primaries_icc())
+
+    photo = process_photo(data)
+
+    display = Image.open(io.BytesIO(photo.display.jpeg))
+    assert "icc_profile" not in display.info
+    red_channel, green_channel, blue_channel = display.convert("RGB").getpixel((20, 15))
+    assert red_channel < 10 and green_channel > 245 and blue_channel < 10
+
+
 @pytest.mark.parametrize(
     ("image", "image_format", "expected_pixel"),
     [
@@ -316,10 +329,11 @@ def test_processing_is_deterministic():
     assert process_photo(phone_jpeg()) == process_photo(phone_jpeg())
 
 
-def test_phash_survives_reencoding_resizing_and_format_changes():
+def test_phash_survives_reencoding_resizing_brightening_and_format_changes():
     original = scene(1200, 900, seed=7)
     reference = process_photo(encode(original, "JPEG", quality=95)).phash
     variants = [
+        encode(ImageEnhance.Brightness(original).enhance(1.15), "JPEG", quality=95),
         encode(original, "PNG"),
         encode(original, "WEBP", quality=60),
         encode(original, "JPEG", quality=35),

@@ -4,7 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from backend.audit import SYSTEM_ACTOR
-from inspections.registry_import import FORMAT_HELP, ImportReport, registry_import
+from inspections.registry_import import ImportReport, registry_import
+from inspections.registry_sheet import FORMAT_HELP
 
 ERR_NOT_FOUND = "文件不存在：{path}"
 ERR_FAILED = "导入失败：共 {count} 处错误，未导入任何数据。"

@@ -1,0 +1,58 @@
+# wuye-credit. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Re-installs only when pyproject.toml is newer than the last install.
+INSTALLED := $(VENV)/.installed
+# Python 3.11 exactly (Django 5.2 LTS and the pins were checked against it): `python3.11`, or
+# `python3` when that is 3.11.
+PYTHON311 := $(shell command -v python3.11 2>/dev/null || \
+	{ python3 -c 'import sys; raise SystemExit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	  && command -v python3; })
+
+.PHONY: help install run test lint bench clean
+
+help: ## List the targets
+	@echo "wuye-credit: make <target>"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-8s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+$(INSTALLED): pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 is required: install python3.11" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED) ## Create .venv with Python 3.11 and install the project and dev tools
+
+# Embedded mode: SQLite, local object folder, eager tasks; nothing else to install.
+run: export DEBUG := 1
+run: export CREDIT_OBJECTION_WORKING_DAYS := 0
+run: install ## Migrate, load demo data (once) and serve http://127.0.0.1:8000
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install ## Lint, check import layers, run the whole test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest
+
+lint: install ## ruff check, ruff format --check, import-linter contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+bench: install ## Run every bench/bench_*.py, then write docs/performance.md
+	@set -e; for script in bench/bench_*.py; do \
+		[ -e "$$script" ] || continue; \
+		echo "== $$script"; $(PY) "$$script"; \
+	done
+	@if [ -f bench/summarise.py ]; then $(PY) bench/summarise.py; \
+	else echo "bench/summarise.py not found: results stay in bench/results/"; fi
+
+clean: ## Remove caches (keeps .venv and var/, your local database and objects)
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis var/static

@@ -1,0 +1,1 @@
+from tests.mobile_api.fixtures import *  # noqa: F403
