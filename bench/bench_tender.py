@@ -278,7 +278,7 @@ def run_load(stack: Stack, requests_per_client: list[list[Request]], seconds: fl
 
 
 def signed_lookups(stack: Stack, count: int, rng: random.Random) -> list[Request]:
-    from credit.tender_auth import signed_headers
+    from credit.signing import signed_headers
 
     requests = []
     for _ in range(count):

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import wraps
 from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,7 +15,6 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from backend.audit import audit_append
 from backend.auth import BearerAuth
 from backend.errors import Problem, make_api
 from backend.models import TokenAudience
@@ -27,20 +28,19 @@ from credit.models import (
     Snapshot,
     SnapshotEntry,
     StaffRole,
-    TenderClient,
 )
 from credit.publication import snapshot_publish
 from credit.rulebook import KIND_GOOD
 from credit.scoring import tender_terms
 from credit.selectors import (
     active_rulebook,
+    latest_entry,
     latest_snapshot,
     rulebook_for_version,
     snapshot_changes,
     snapshot_entries_by_uscc,
-    snapshot_entry,
 )
-from credit.tender_auth import TenderSignatureAuth
+from credit.tender_auth import TenderSignatureAuth, tender_call_record
 from credit.validators import normalise_uscc
 
 ERR_NO_SNAPSHOT = "尚未发布信用快照。"
@@ -214,25 +214,34 @@ def _entry_out(entry: SnapshotEntry, snapshot: Snapshot) -> dict:
     }
 
 
-def _audit_lookup(request: HttpRequest, snapshot: Snapshot | None, **payload) -> None:
-    client: TenderClient = request.auth
-    audit_append(
-        actor=f"tender:{client.client_id}",
-        action="tender.lookup",
-        object_type="snapshot",
-        object_id=snapshot.id if snapshot else "",
-        payload={"method": request.method, "path": request.path, **payload},
-    )
+def recorded(handler: Callable) -> Callable:
+    """Record every signed call (its status and answering snapshot) before the answer leaves;
+    a nonce seen before turns the answer into 401 replayed_request."""
+
+    @wraps(handler)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        request.tender_snapshot_id = None
+        try:
+            result = handler(request, *args, **kwargs)
+        except Problem as problem:
+            tender_call_record(
+                request=request, status=problem.status, snapshot_id=request.tender_snapshot_id
+            )
+            raise
+        tender_call_record(request=request, status=200, snapshot_id=request.tender_snapshot_id)
+        return result
+
+    return wrapper
 
 
 def _lookup(request: HttpRequest, uscc: str) -> tuple[Snapshot, SnapshotEntry]:
     code = _valid_uscc(uscc)
-    snapshot = _latest_or_404()
-    entry = snapshot_entry(snapshot=snapshot, uscc=code)
-    _audit_lookup(request, snapshot, uscc=code, found=entry is not None)
+    entry = latest_entry(uscc=code)
     if entry is None:
+        request.tender_snapshot_id = _latest_or_404().id
         raise Problem(404, "unknown_enterprise", ERR_UNKNOWN_ENTERPRISE)
-    return snapshot, entry
+    request.tender_snapshot_id = entry.snapshot_id
+    return entry.snapshot, entry
 
 
 TENDER_ERRORS = {401: ProblemOut, 404: ProblemOut, 422: ProblemOut}
@@ -263,6 +272,7 @@ def tender_ping(request: HttpRequest):
     summary="批量查询（最多 500 个） / Batch look-up (up to 500)",
     exclude_none=True,
 )
+@recorded
 def tender_enterprises_batch(request: HttpRequest, body: BatchIn):
     snapshot = _latest_or_404()
     valid: dict[str, str] = {}
@@ -291,7 +301,7 @@ def tender_enterprises_batch(request: HttpRequest, body: BatchIn):
             )
         else:
             items.append(_entry_out(entry, snapshot))
-    _audit_lookup(request, snapshot, usccs=sorted(set(valid.values())), found=len(found))
+    request.tender_snapshot_id = snapshot.id
     return items
 
 
@@ -301,6 +311,7 @@ def tender_enterprises_batch(request: HttpRequest, body: BatchIn):
     operation_id="tender_enterprise_get",
     summary="企业信用状况 / Enterprise credit standing",
 )
+@recorded
 def tender_enterprise_get(request: HttpRequest, uscc: str):
     snapshot, entry = _lookup(request, uscc)
     return _entry_out(entry, snapshot)
@@ -313,6 +324,7 @@ def tender_enterprise_get(request: HttpRequest, uscc: str):
     summary="投标资格、加分与保证金减免 / Eligibility, bonus points, deposit reduction",
     exclude_none=True,
 )
+@recorded
 def tender_terms_get(request: HttpRequest, uscc: str, query: Query[TenderTermsQuery]):
     snapshot, entry = _lookup(request, uscc)
     terms = tender_terms(
@@ -349,9 +361,10 @@ def tender_terms_get(request: HttpRequest, uscc: str, query: Query[TenderTermsQu
     operation_id="tender_snapshot_latest",
     summary="最新快照 / Latest snapshot",
 )
+@recorded
 def tender_snapshot_latest(request: HttpRequest):
     snapshot = _latest_or_404()
-    _audit_lookup(request, snapshot)
+    request.tender_snapshot_id = snapshot.id
     return snapshot
 
 
@@ -365,6 +378,7 @@ class ChangesQuery(Schema):
     operation_id="tender_snapshot_changes",
     summary="两次快照之间的变化 / Changes between two snapshots",
 )
+@recorded
 def tender_snapshot_changes(request: HttpRequest, snapshot_id: int, query: Query[ChangesQuery]):
     newer = Snapshot.objects.filter(pk=snapshot_id).first()
     older = Snapshot.objects.filter(pk=query.since).first()
@@ -372,8 +386,8 @@ def tender_snapshot_changes(request: HttpRequest, snapshot_id: int, query: Query
         raise Problem(404, "unknown_snapshot", ERR_UNKNOWN_SNAPSHOT)
     if (older.as_of, older.id) >= (newer.as_of, newer.id):
         raise Problem(422, "since_not_older", ERR_SINCE_NOT_OLDER)
+    request.tender_snapshot_id = newer.id
     changes = snapshot_changes(newer=newer, older=older)
-    _audit_lookup(request, newer, since=older.id, changes=len(changes))
     return {"snapshot": newer, "since": older, "changes": changes}
 
 

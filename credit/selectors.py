@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from credit.models import (
     BackboneDesignation,
@@ -65,6 +65,16 @@ def rulebook_for_version(version: str) -> Rulebook:
 
 def latest_snapshot() -> Snapshot | None:
     return Snapshot.objects.order_by("-as_of", "-id").first()
+
+
+def latest_entry(*, uscc: str) -> SnapshotEntry | None:
+    """The enterprise's entry in the latest snapshot (with the snapshot), in one query."""
+    latest_id = Snapshot.objects.order_by("-as_of", "-id").values("id")[:1]
+    return (
+        SnapshotEntry.objects.select_related("snapshot")
+        .filter(snapshot_id=Subquery(latest_id), uscc=uscc)
+        .first()
+    )
 
 
 def snapshot_entry(*, snapshot: Snapshot, uscc: str) -> SnapshotEntry | None:

@@ -38,8 +38,8 @@ def publish_snapshot_task() -> None:
     logger.info("snapshot %s published: %s", snapshot.id, snapshot.sha256)
 
 
-@shared_task(name="credit.purge_tender_nonces", ignore_result=True)
-def purge_tender_nonces_task() -> None:
-    from credit.tender_auth import tender_nonces_purge
+@shared_task(name="credit.purge_tender_calls", ignore_result=True)
+def purge_tender_calls_task() -> None:
+    from credit.tender_auth import tender_calls_purge
 
-    tender_nonces_purge()
+    logger.info("tender calls purged: %s", tender_calls_purge())

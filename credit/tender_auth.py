@@ -1,4 +1,5 @@
-"""HMAC request signing of the tender API (CONTRACTS.md).
+"""HMAC request verification of the tender API (CONTRACTS.md); the signing itself is in
+`credit.signing`.
 
 The client signs, with its secret, the lines
     METHOD \\n PATH \\n QUERY \\n TIMESTAMP \\n NONCE \\n SHA256_HEX(BODY)
@@ -10,7 +11,6 @@ parameter name (stable, no re-encoding), joined by "&" — empty when there is n
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -24,7 +24,8 @@ from ninja.security import APIKeyHeader
 
 from backend.audit import audit_append
 from backend.errors import Problem
-from credit.models import TenderClient, TenderNonce
+from credit.models import TenderCall, TenderClient
+from credit.signing import sign, string_to_sign
 
 ERR_MISSING_HEADERS = "缺少签名请求头（X-Client-Id、X-Timestamp、X-Nonce、X-Signature）。"
 ERR_UNKNOWN_CLIENT = "客户端标识无效或已停用。"
@@ -36,60 +37,14 @@ ERR_REPLAYED = "该 nonce 已使用过，请求被视为重放。"
 NONCE_MIN, NONCE_MAX = 16, 128
 CLIENT_ID_BYTES = 8  # 16 hex characters: unique among a handful of platforms, easy to read
 SECRET_BYTES = 32  # 256-bit HMAC key, as long as the SHA-256 block needs to be strong
-
-
-def canonical_query(query_string: str) -> str:
-    pieces = [piece for piece in query_string.split("&") if piece]
-    return "&".join(sorted(pieces, key=lambda piece: piece.split("=", 1)[0]))
-
-
-def string_to_sign(
-    *, method: str, path: str, query_string: str, timestamp: str, nonce: str, body: bytes
-) -> str:
-    return "\n".join(
-        [
-            method.upper(),
-            path,
-            canonical_query(query_string),
-            timestamp,
-            nonce,
-            hashlib.sha256(body).hexdigest(),
-        ]
-    )
-
-
-def sign(*, secret: str, message: str) -> str:
-    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def signed_headers(
-    *,
-    client_id: str,
-    secret: str,
-    method: str,
-    path: str,
-    query_string: str = "",
-    body: bytes = b"",
-    timestamp: int | None = None,
-    nonce: str | None = None,
-) -> dict[str, str]:
-    """Headers a client sends (used by tests, benchmarks and as a reference implementation)."""
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or secrets.token_hex(16)
-    message = string_to_sign(
-        method=method, path=path, query_string=query_string, timestamp=ts, nonce=nonce, body=body
-    )
-    return {
-        "X-Client-Id": client_id,
-        "X-Timestamp": ts,
-        "X-Nonce": nonce,
-        "X-Signature": sign(secret=secret, message=message),
-    }
+# Call rows are the audit of look-ups: kept a year, like the bureau's other access logs.
+CALL_RETENTION = timedelta(days=366)
 
 
 class TenderSignatureAuth(APIKeyHeader):
-    """Ninja auth: verifies the signature, then records the nonce (after the signature, so a
-    forger cannot burn a client's nonces). Returns the TenderClient."""
+    """Ninja auth: checks the headers, the client, the clock and the signature, and returns the
+    TenderClient. The nonce is checked when the call is recorded (`tender_call_record`), once
+    the answer is known and before it is sent."""
 
     param_name = "X-Signature"
 
@@ -117,12 +72,27 @@ class TenderSignatureAuth(APIKeyHeader):
         )
         if not hmac.compare_digest(sign(secret=client.secret, message=message), key.lower()):
             raise Problem(401, "bad_signature", ERR_BAD_SIGNATURE)
-        try:
-            with transaction.atomic():
-                TenderNonce.objects.create(client=client, nonce=nonce, seen_at=timezone.now())
-        except IntegrityError as exc:
-            raise Problem(401, "replayed_request", ERR_REPLAYED) from exc
+        request.tender_nonce = nonce
         return client
+
+
+def tender_call_record(*, request: HttpRequest, status: int, snapshot_id: int | None) -> None:
+    """One INSERT: the call's audit row, whose unique (client, nonce) refuses a replay. Runs in
+    autocommit, so the nonce is spent even if the answer then fails to reach the client."""
+    try:
+        with transaction.atomic():
+            TenderCall.objects.create(
+                client=request.auth,
+                nonce=request.tender_nonce,
+                at=timezone.now(),
+                method=request.method or "",
+                path=request.path[:300],
+                query=request.META.get("QUERY_STRING", "")[:300],
+                status=status,
+                snapshot_id=snapshot_id,
+            )
+    except IntegrityError as exc:
+        raise Problem(401, "replayed_request", ERR_REPLAYED) from exc
 
 
 def tender_client_create(*, name: str) -> tuple[TenderClient, str]:
@@ -142,9 +112,9 @@ def tender_client_create(*, name: str) -> tuple[TenderClient, str]:
     return client, secret
 
 
-def tender_nonces_purge() -> int:
-    """Nonces older than twice the skew window can never be replayed (the timestamp check
-    refuses the request first), so their rows are dropped."""
-    cutoff = timezone.now() - timedelta(seconds=2 * settings.TENDER_MAX_SKEW_S)
-    deleted, _ = TenderNonce.objects.filter(seen_at__lt=cutoff).delete()
+def tender_calls_purge(*, older_than: timedelta = CALL_RETENTION) -> int:
+    """Drop call rows past the retention period. Replays stay refused as long as rows outlive
+    twice the clock-skew window (older requests fail the timestamp check first)."""
+    cutoff = timezone.now() - max(older_than, timedelta(seconds=2 * settings.TENDER_MAX_SKEW_S))
+    deleted, _ = TenderCall.objects.filter(at__lt=cutoff).delete()
     return deleted

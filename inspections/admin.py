@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from inspections.admin_import import RegistryImportMixin
 from inspections.models import ManagementContract, Project
 
 
@@ -10,7 +11,7 @@ class ContractInline(admin.TabularInline):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(RegistryImportMixin, admin.ModelAdmin):
     list_display = ["name", "region", "project_type", "building_area_m2", "is_old_compound"]
     list_filter = ["project_type", "is_old_compound", "region__parent"]
     search_fields = ["name", "address"]

@@ -15,9 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from inspections.registry_import import ImportReport, registry_import
-from inspections.registry_sheet import FORMAT_HELP, MAX_FILE_BYTES
+from inspections.registry_sheet import ERR_FILE_TOO_BIG, FORMAT_HELP, MAX_FILE_BYTES
 
-ERR_UPLOAD_TOO_BIG = f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB 上限"
 MSG_IMPORTED = (
     "导入完成：企业 新增 {e.created} / 更新 {e.updated} / 未变 {e.unchanged}；"
     "项目 新增 {p.created} / 更新 {p.updated} / 未变 {p.unchanged}；"
@@ -42,7 +41,7 @@ class RegistryImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:  # refuse before reading it
-            raise forms.ValidationError(ERR_UPLOAD_TOO_BIG)
+            raise forms.ValidationError(ERR_FILE_TOO_BIG)
         return upload
 
 

@@ -32,7 +32,8 @@ from inspections.models.registry import CHINA_LAT_RANGE, CHINA_LON_RANGE
 # The whole of Inner Mongolia's ledger is about 10,000 projects; 5x headroom.
 MAX_DATA_ROWS = 50_000
 # 50,000 rows are about 4 MB as xlsx and 7 MB as CSV (GB18030); 20 MB leaves room for styling.
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_MB = 20
+MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 # The same 50,000 rows unpack to about 25 MB of sheet XML; far more means a zip bomb.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_SHEETS = 20
@@ -51,7 +52,7 @@ MAX_AREA_M2 = Decimal("9999999999.99")
 COORDINATE_DECIMALS = 6
 
 # --- Messages (Chinese first: staff read them) ------------------------------------------------
-ERR_FILE_TOO_BIG = f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB 上限"
+ERR_FILE_TOO_BIG = f"文件超过 {MAX_FILE_MB} MB 上限"
 ERR_FILE_TYPE = "只接受 .xlsx 或 .csv 文件（旧版 .xls 请在 Excel/WPS 中另存为 .xlsx）"
 ERR_NOT_XLSX = "文件不是有效的 .xlsx 工作簿"
 ERR_UNPACKED_TOO_BIG = "工作簿解压后过大，疑似恶意文件"
@@ -88,7 +89,7 @@ ERR_DUPLICATE_CONTRACT = "与第 {line} 行是同一项目的同一起始日期�
 ERR_PROJECT_CONFLICT = "与第 {line} 行是同一项目（区划、名称、地址相同），但{fields}不一致"
 ERR_DUPLICATE_ENTERPRISE = "统一社会信用代码与第 {line} 行重复"
 
-FORMAT_HELP = """\
+FORMAT_HELP = f"""\
 文件：.xlsx（Excel/WPS）或 .csv（UTF-8，可带 BOM；或 GB18030/GBK）。
 表头行须在前 5 行内，其上的标题行会被跳过；序号、备注等其他列会被忽略。带 * 的列必填。
 
@@ -106,13 +107,13 @@ FORMAT_HELP = """\
 不同时更新，重复导入同一文件不会改变任何数据。可选文本列留空不会清除已有内容；是/否列留空视为“否”。
 日期写作 2024-03-01、2024/3/1、2024年3月1日 或 Excel 日期格式；坐标为十进制度数。
 任何一行有错则整个文件都不导入，并列出所有错误行。
-限制：文件不超过 {max_mb} MB、数据行不超过 {max_rows} 行、单元格不超过 {max_chars} 字；
-不接受公式，也不接受以 = + - @ 开头的文本（防止公式注入）。
+限制：文件不超过 {MAX_FILE_MB} MB，数据行不超过 {MAX_DATA_ROWS} 行，
+单元格不超过 {MAX_CELL_CHARS} 字；不接受公式，也不接受以 = + - @ 开头的文本（防止公式注入）。
 
 English headers are accepted too: uscc, name, legal_representative, region_code, status;
 project_name, address, region_code, lat, lon, building_area_m2, project_type, is_old_compound,
 enterprise_uscc, contract_start, contract_end, by_tender, contract_no.
-""".format(max_mb=MAX_FILE_BYTES // (1024 * 1024), max_rows=MAX_DATA_ROWS, max_chars=MAX_CELL_CHARS)
+"""
 
 
 # --- Results ---------------------------------------------------------------------------------

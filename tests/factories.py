@@ -24,8 +24,9 @@ def region(code: str = "150100", name: str = "呼和浩特市") -> Region:
     if len(code) == 6 and not code.endswith("00"):
         level = RegionLevel.BANNER_COUNTY
         parent = region(code[:4] + "00", name=f"{code[:4]}00")
-    elif len(code) == 6 and code != "150000" and code.endswith("00"):
-        parent = None
+    elif len(code) == 6 and code != "150000":
+        # Leagues hang under the autonomous region, as seed_demo stores them.
+        parent = region("150000", name="内蒙古自治区")
     elif len(code) == 9:
         parent = region(code[:6], name=code[:6])
     elif len(code) == 12:

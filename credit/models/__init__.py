@@ -29,7 +29,7 @@ from credit.models.scores import (
     EnterpriseScore,
 )
 from credit.models.snapshots import ImmutableRowError, Snapshot, SnapshotEntry
-from credit.models.tender import TenderClient, TenderNonce
+from credit.models.tender import TenderCall, TenderClient
 
 __all__ = [
     "BackboneDesignation",
@@ -56,6 +56,6 @@ __all__ = [
     "SnapshotEntry",
     "StaffProfile",
     "StaffRole",
+    "TenderCall",
     "TenderClient",
-    "TenderNonce",
 ]

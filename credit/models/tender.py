@@ -1,4 +1,4 @@
-"""Tender-platform clients (HMAC-signed API) and the nonces they have used."""
+"""Tender-platform clients (HMAC-signed API) and the calls they made."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -24,18 +24,31 @@ class TenderClient(BaseModel):
         return f"{self.name}（{self.client_id}）"
 
 
-class TenderNonce(models.Model):
-    """A nonce seen within the clock-skew window. The unique constraint is the replay check;
-    rows older than twice the window are purged (a request that old is refused as stale)."""
+class TenderCall(models.Model):
+    """One signed call: the nonce store and the light-weight audit of tender look-ups at once.
+    The unique (client, nonce) pair is the replay check; the row says who asked what, when, and
+    which snapshot answered. Look-ups change no credit data, so they stay out of the hash chain
+    (one INSERT per call instead of a serialising chain append). Rows are kept for a year;
+    replay protection only needs twice the 300 s clock-skew window."""
 
-    client = models.ForeignKey(TenderClient, on_delete=models.CASCADE, related_name="+")
+    ACTION = "tender.lookup"
+
+    client = models.ForeignKey(TenderClient, on_delete=models.PROTECT, related_name="calls")
     nonce = models.CharField(max_length=128)
-    seen_at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=32, default=ACTION)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    query = models.CharField(max_length=300, blank=True)
+    status = models.PositiveSmallIntegerField()
+    snapshot_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("招投标平台调用")
+        verbose_name_plural = _("招投标平台调用")
         constraints = [
-            models.UniqueConstraint(fields=["client", "nonce"], name="tender_nonce_unique")
+            models.UniqueConstraint(fields=["client", "nonce"], name="tender_call_nonce_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.client_id}:{self.nonce}"
+        return f"{self.client_id} {self.method} {self.path} → {self.status}"

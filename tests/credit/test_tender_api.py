@@ -6,9 +6,10 @@ import time
 import pytest
 
 from backend.models import AuditEntry
-from credit.models import TenderNonce
+from credit.models import TenderCall
 from credit.services import backbone_designate, blacklist_approve, blacklist_propose
-from credit.tender_auth import canonical_query, signed_headers, tender_client_create
+from credit.signing import canonical_query, signed_headers
+from credit.tender_auth import tender_client_create
 from credit.validators import make_uscc
 from tests.credit.conftest import new_record, publish, rescore
 from tests.factories import EnterpriseFactory
@@ -173,7 +174,7 @@ def test_a_ten_minute_old_timestamp_is_401_and_records_no_nonce(client, firm, te
     response = call(client, tender_client, "GET", path, timestamp=int(time.time()) - 600)
 
     assert (response.status_code, response.json()["code"]) == (401, "stale_request")
-    assert TenderNonce.objects.count() == 0
+    assert TenderCall.objects.count() == 0
 
 
 def test_a_bad_signature_is_401(client, firm, tender_client):
@@ -308,19 +309,27 @@ def test_changes_since_a_newer_or_unknown_snapshot_are_refused(client, firm, ten
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_snapshot")
 
 
-def test_each_call_is_audited_as_a_tender_lookup(client, firm, tender_client):
-    publish()
+def test_each_call_is_recorded_as_a_tender_lookup_outside_the_hash_chain(
+    client, firm, tender_client
+):
+    snapshot = publish()
     tender, _ = tender_client
+    chained_before = AuditEntry.objects.count()
+    path = f"/api/tender/v1/enterprises/{firm.uscc}"
 
-    call(client, tender_client, "GET", f"/api/tender/v1/enterprises/{firm.uscc}")
+    call(client, tender_client, "GET", path)
+    call(client, tender_client, "GET", "/api/tender/v1/enterprises/91150100BAD")
 
-    entry = AuditEntry.objects.filter(action="tender.lookup").get()
-    assert (entry.actor, entry.payload["uscc"], entry.payload["found"]) == (
-        f"tender:{tender.client_id}",
-        firm.uscc,
-        True,
+    calls = list(
+        TenderCall.objects.order_by("id").values_list(
+            "client_id", "action", "path", "status", "snapshot_id"
+        )
     )
-    assert "secret" not in json.dumps(entry.payload)
+    assert calls == [
+        (tender.id, "tender.lookup", path, 200, snapshot.id),
+        (tender.id, "tender.lookup", "/api/tender/v1/enterprises/91150100BAD", 422, None),
+    ]
+    assert AuditEntry.objects.count() == chained_before
 
 
 def test_without_a_snapshot_lookups_are_404_no_snapshot(client, firm, tender_client):

@@ -45,7 +45,7 @@ def _credentials_table(credentials: list[demo_data.DemoCredential]) -> str:
     lines = ["演示账号 demo accounts:"]
     for number, row in enumerate(rows):
         lines.append(
-            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            ("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))).rstrip()
         )
         if number == 0:
             lines.append("  " + "  ".join("-" * width for width in widths))
