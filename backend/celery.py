@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "task": "inspections.sweep_photos",
         "schedule": crontab(minute="*/5"),
     },
+    # Contracts start and end on dates nobody edits; backbone candidates read today's scale.
+    "refresh-enterprise-scale-daily": {
+        "task": "inspections.refresh_enterprise_scale",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-uploads": {
         "task": "inspections.expire_uploads",
         "schedule": crontab(minute=17),

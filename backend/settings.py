@@ -22,6 +22,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-for-debug-mode"  # noqa: S105
+# Rotation (docs/operations.md): the previous key stays here for a while, so sessions and
+# signed links made with it keep working until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -32,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Only for its static Swagger UI files: the API docs then load no script from a CDN and
+    # work under the Content-Security-Policy (backend/middleware.py).
+    "ninja",
     "backend",
     "credit",
     "inspections",
@@ -39,7 +45,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times and logs every response, including those of the middleware below.
+    "backend.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "backend.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -77,6 +86,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Short-lived web workers reuse connections for a minute; health checks drop dead ones.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A dead database host answers no packets at all; without a bound libpq waits for the
+    # kernel's TCP timeout (minutes) and /healthz or /metrics would hang instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     # SQLite (embedded mode): wait for the writer lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -145,6 +157,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # stays in its unfinished state and a sweeper queues it again later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Workers log through LOGGING below (JSON, request/task ids, redaction) instead of Celery's own
+# root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Object store --------------------------------------------------------------------------
 OBJECT_STORE_URL = env.str("OBJECT_STORE_URL", default=f"file://{VAR_DIR / 'objects'}")
@@ -161,22 +176,62 @@ TENDER_MAX_SKEW_S = 300
 MAX_PHOTO_BYTES = 25 * 1024 * 1024
 
 # --- Security ------------------------------------------------------------------------------
+# Production values come from the environment (docs/operations.md); `manage.py check --deploy`
+# is clean with SECURE_SSL_REDIRECT=1, SECURE_HSTS_SECONDS=31536000, SECURE_COOKIES=1,
+# SECURE_HSTS_INCLUDE_SUBDOMAINS=1 and SECURE_HSTS_PRELOAD=1.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Container health checks and Prometheus reach gunicorn directly over the internal network,
+# not through the TLS proxy; a redirect to https would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Origins allowed in img-src besides 'self'; empty = the origin of an s3:// OBJECT_STORE_URL.
+CSP_IMG_ORIGINS = env.list("CSP_IMG_ORIGINS", default=[])
+
+# --- Observability -------------------------------------------------------------------------
+# /metrics needs `Authorization: Bearer METRICS_TOKEN`; unset, only loopback may read it.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Celery workers serve their task metrics on this port (0 = off). Multiprocess mode is chosen
+# by PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself (backend/observability.py).
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be json or plain")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "backend.logs.ContextFilter"},
+        "redact": {"()": "backend.logs.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "json": {"()": "backend.logs.JsonFormatter", "tz": TIME_ZONE},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.
+        "django.request": {"level": "ERROR"},
+    },
 }

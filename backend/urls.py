@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from backend import health
+from backend.observability import metrics_view
 from backend.storage_views import signed_object
 from credit.api import tender_api
 from inspections.api import bureau_api
@@ -16,6 +17,7 @@ admin.site.index_title = "管理后台"
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/mobile/v1/", mobile_api.urls),

@@ -97,6 +97,7 @@ def environment(database_url: str, folder: Path) -> dict[str, str]:
             "OBJECT_STORE_URL": f"file://{folder / 'objects'}",
             "CREDIT_OBJECTION_WORKING_DAYS": "0",
             "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": str(folder / "static"),
         }
     )
     return env
@@ -114,7 +115,7 @@ from credit.selectors import active_rulebook
 from credit.tender_auth import tender_client_create
 from credit.validators import make_uscc
 
-n = int(sys.argv[1])
+n, history = int(sys.argv[1]), int(sys.argv[2])
 rng = random.Random(20250601)
 region = Region.objects.create(code="150100", name="呼和浩特市", level=RegionLevel.LEAGUE_CITY)
 Enterprise.objects.bulk_create(
@@ -135,6 +136,8 @@ for firm_id in Enterprise.objects.values_list("id", flat=True)[: n // 10]:
         effective_until=record_period_end(start, rule.months), status="effective",
         source="manual", rulebook_version=rules.version))
 CreditRecord.objects.bulk_create(records, batch_size=5000)
+for months_back in range(history - 1, 0, -1):  # monthly back-filled history, oldest first
+    snapshot_publish(actor=None, as_of=today - timedelta(days=30 * months_back))
 snapshot_publish(actor=None)
 client, secret = tender_client_create(name="bench")
 usccs = list(Enterprise.objects.values_list("uscc", flat=True))
@@ -142,15 +145,13 @@ print(json.dumps({"client_id": client.client_id, "secret": secret, "usccs": uscc
 """
 
 
-def prepare(env: dict[str, str], enterprises: int) -> dict:
-    subprocess.run(
-        [str(PYTHON), "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+def prepare(env: dict[str, str], enterprises: int, snapshots: int) -> dict:
+    for command in (["migrate", "--no-input"], ["collectstatic", "--no-input"]):
+        subprocess.run(
+            [str(PYTHON), "manage.py", *command, "-v", "0"], cwd=ROOT, env=env, check=True
+        )
     seeded = subprocess.run(
-        [str(PYTHON), "-c", SEED_SCRIPT, str(enterprises)],
+        [str(PYTHON), "-c", SEED_SCRIPT, str(enterprises), str(snapshots)],
         cwd=ROOT,
         env=env,
         check=True,
@@ -205,12 +206,12 @@ def gunicorn(env: dict[str, str], folder: Path) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def running_stack(enterprises: int) -> Iterator[Stack]:
+def running_stack(enterprises: int, snapshots: int = 1) -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="bench_tender_") as tmp:
         folder = Path(tmp)
         with database(folder) as (url, kind):
             env = environment(url, folder)
-            seeded = prepare(env, enterprises)
+            seeded = prepare(env, enterprises, snapshots)
             with gunicorn(env, folder) as port:
                 yield Stack(
                     host="127.0.0.1",

@@ -12,6 +12,7 @@ from credit.models import (
     RulebookVersion,
     Snapshot,
     StaffProfile,
+    TenderCall,
     TenderClient,
 )
 from credit.rulebook import RulebookError, parse_rulebook, rulebook_sha256
@@ -98,6 +99,13 @@ class EnterpriseScoreAdmin(ReadOnlyAdmin):
 @admin.register(Snapshot)
 class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ["id", "as_of", "published_at", "enterprises", "rulebook_version", "sha256"]
+
+
+@admin.register(TenderCall)
+class TenderCallAdmin(ReadOnlyAdmin):
+    list_display = ["at", "client", "method", "path", "status", "snapshot_id"]
+    list_filter = ["status", "client"]
+    date_hierarchy = "at"
 
 
 @admin.register(TenderClient)

@@ -35,7 +35,7 @@ from credit.models import (
 from credit.recompute import RECORD_FIELDS, reason_json, record_input, risk_input
 from credit.rulebook import Rulebook
 from credit.scoring import ScoreBreakdown, score_enterprise
-from credit.selectors import active_rulebook
+from credit.selectors import active_rulebook, clear_snapshot_caches
 from credit.services import today_local
 
 ENTRY_BATCH = 2000
@@ -249,6 +249,7 @@ def _publish(*, actor: AbstractBaseUser | None, as_of: date) -> Snapshot:
         published_by=actor_name(actor),
     )
     snapshot.save(force_insert=True)
+    transaction.on_commit(clear_snapshot_caches)
     for entry in entries:
         entry.snapshot = snapshot
     SnapshotEntry.objects.bulk_create(entries, batch_size=ENTRY_BATCH)

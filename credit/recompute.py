@@ -409,5 +409,6 @@ def activate_due_records(*, today: date | None = None) -> ActivationSummary:
         )
         from credit.tasks import recompute_dirty_task
 
-        recompute_dirty_task.delay_on_commit()
+        # A lost message is harmless: the flags are committed and the sweeper runs every 5 min.
+        transaction.on_commit(recompute_dirty_task.delay, robust=True)
     return ActivationSummary(activated=len(due), expired=len(ended))

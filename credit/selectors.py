@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from django.db.models import Q, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Q, QuerySet
 
 from credit.models import (
     BackboneDesignation,
@@ -52,8 +55,10 @@ def active_rulebook() -> ActiveRulebook:
     return ActiveRulebook(version=rulebook.version, rulebook=rulebook)
 
 
+@lru_cache(maxsize=16)
 def rulebook_for_version(version: str) -> Rulebook:
-    """The rulebook a snapshot or record names (tender terms are computed under it)."""
+    """The rulebook a snapshot or record names (tender terms are computed under it). Cached:
+    a stored version is never edited."""
     row = RulebookVersion.objects.filter(version=version).values_list("version", "sha256").first()
     if row:
         return _parsed_rulebook(*row)
@@ -67,14 +72,51 @@ def latest_snapshot() -> Snapshot | None:
     return Snapshot.objects.order_by("-as_of", "-id").first()
 
 
-def latest_entry(*, uscc: str) -> SnapshotEntry | None:
-    """The enterprise's entry in the latest snapshot (with the snapshot), in one query."""
-    latest_id = Snapshot.objects.order_by("-as_of", "-id").values("id")[:1]
+# Hot path of the tender API. Published snapshots never change, so an entry read once can be
+# served from memory for as long as its snapshot is the latest; which one is the latest is
+# re-read at most once a second per process (CREDIT_LATEST_SNAPSHOT_TTL_S), so a publication
+# reaches every web process within that time. 65,536 entries ≈ 100 MB at most per process.
+LATEST_SNAPSHOT_TTL_S = 1.0
+ENTRY_CACHE_SIZE = 65_536
+_latest_lock = threading.Lock()
+_latest_seen: list = [0.0, None]  # [monotonic time read, snapshot id or None]
+
+
+def latest_snapshot_id() -> int | None:
+    ttl = getattr(settings, "CREDIT_LATEST_SNAPSHOT_TTL_S", LATEST_SNAPSHOT_TTL_S)
+    now = time.monotonic()
+    with _latest_lock:
+        if ttl > 0 and now - _latest_seen[0] < ttl:
+            return _latest_seen[1]
+    latest = Snapshot.objects.order_by("-as_of", "-id").values_list("id", flat=True).first()
+    with _latest_lock:
+        _latest_seen[:] = [now, latest]
+    return latest
+
+
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def _entry(snapshot_id: int, uscc: str) -> SnapshotEntry | None:
     return (
         SnapshotEntry.objects.select_related("snapshot")
-        .filter(snapshot_id=Subquery(latest_id), uscc=uscc)
+        .filter(snapshot_id=snapshot_id, uscc=uscc)
         .first()
     )
+
+
+def latest_entry(*, uscc: str) -> SnapshotEntry | None:
+    """The enterprise's entry in the latest snapshot, with its snapshot; None when the
+    enterprise is not in it or nothing is published. Treat the result as read-only."""
+    snapshot_id = latest_snapshot_id()
+    return None if snapshot_id is None else _entry(snapshot_id, uscc)
+
+
+def clear_snapshot_caches() -> None:
+    """Forget cached entries and the latest snapshot id (after a publication in this process,
+    and between tests whose rolled-back databases reuse ids)."""
+    _entry.cache_clear()
+    rulebook_for_version.cache_clear()
+    with _latest_lock:
+        _latest_seen[:] = [0.0, None]
 
 
 def snapshot_entry(*, snapshot: Snapshot, uscc: str) -> SnapshotEntry | None:

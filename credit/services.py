@@ -126,7 +126,14 @@ def enterprise_mark_dirty(*, enterprise_id: int) -> None:
             EnterpriseScore.objects.filter(pk=enterprise_id).update(dirty=True)
     from credit.tasks import recompute_enterprise
 
-    recompute_enterprise.delay_on_commit(enterprise_id)
+    # Like `delay_on_commit`, but a broker outage after the commit only logs: the committed
+    # dirty flag is the outbox, and the sweeper recomputes the enterprise later.
+    # (A named function, not functools.partial: Django logs a failing robust callback by its
+    # __qualname__, which partial objects lack.)
+    def queue_recompute() -> None:
+        recompute_enterprise.delay(enterprise_id)
+
+    transaction.on_commit(queue_recompute, robust=True)
 
 
 # --- records ------------------------------------------------------------------------------------

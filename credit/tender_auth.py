@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import APIKeyHeader
@@ -41,20 +44,57 @@ SECRET_BYTES = 32  # 256-bit HMAC key, as long as the SHA-256 block needs to be 
 CALL_RETENTION = timedelta(days=366)
 
 
+@dataclass(frozen=True)
+class ActiveClient:
+    id: int
+    client_id: str
+    secret: str
+
+
+# Clients change rarely; switching one off takes effect within this many seconds everywhere.
+CLIENT_CACHE_TTL_S = 30.0
+_clients_lock = threading.Lock()
+_clients: dict[str, tuple[float, ActiveClient | None]] = {}
+
+
+def active_client(client_id: str) -> ActiveClient | None:
+    now = time.monotonic()
+    with _clients_lock:
+        cached = _clients.get(client_id)
+    if cached is not None and now - cached[0] < CLIENT_CACHE_TTL_S:
+        return cached[1]
+    row = (
+        TenderClient.objects.filter(client_id=client_id, is_active=True)
+        .values_list("id", "client_id", "secret")
+        .first()
+    )
+    client = ActiveClient(*row) if row else None
+    with _clients_lock:
+        if len(_clients) > 1000:  # unknown ids sent by strangers must not grow it for ever
+            _clients.clear()
+        _clients[client_id] = (now, client)
+    return client
+
+
+def clear_client_cache() -> None:
+    with _clients_lock:
+        _clients.clear()
+
+
 class TenderSignatureAuth(APIKeyHeader):
     """Ninja auth: checks the headers, the client, the clock and the signature, and returns the
     TenderClient. The nonce is checked when the call is recorded (`tender_call_record`), once
-    the answer is known and before it is sent."""
+    the answer is known and before it is sent. Returns the cached ActiveClient."""
 
     param_name = "X-Signature"
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> TenderClient:
+    def authenticate(self, request: HttpRequest, key: str | None) -> ActiveClient:
         client_id = request.headers.get("X-Client-Id")
         timestamp = request.headers.get("X-Timestamp")
         nonce = request.headers.get("X-Nonce")
         if not (key and client_id and timestamp and nonce):
             raise Problem(401, "missing_signature", ERR_MISSING_HEADERS)
-        client = TenderClient.objects.filter(client_id=client_id, is_active=True).first()
+        client = active_client(client_id)
         if client is None:
             raise Problem(401, "unknown_client", ERR_UNKNOWN_CLIENT)
         skew = settings.TENDER_MAX_SKEW_S
@@ -79,18 +119,22 @@ class TenderSignatureAuth(APIKeyHeader):
 def tender_call_record(*, request: HttpRequest, status: int, snapshot_id: int | None) -> None:
     """One INSERT: the call's audit row, whose unique (client, nonce) refuses a replay. Runs in
     autocommit, so the nonce is spent even if the answer then fails to reach the client."""
+    call = TenderCall(
+        client_id=request.auth.id,
+        nonce=request.tender_nonce,
+        at=timezone.now(),
+        method=request.method or "",
+        path=request.path[:300],
+        query=request.META.get("QUERY_STRING", "")[:300],
+        status=status,
+        snapshot_id=snapshot_id,
+    )
+    # In autocommit (web requests) the INSERT is its own transaction: one round trip. Inside a
+    # caller's transaction a savepoint keeps that transaction usable after a duplicate.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
-            TenderCall.objects.create(
-                client=request.auth,
-                nonce=request.tender_nonce,
-                at=timezone.now(),
-                method=request.method or "",
-                path=request.path[:300],
-                query=request.META.get("QUERY_STRING", "")[:300],
-                status=status,
-                snapshot_id=snapshot_id,
-            )
+        with savepoint:
+            call.save(force_insert=True)
     except IntegrityError as exc:
         raise Problem(401, "replayed_request", ERR_REPLAYED) from exc
 

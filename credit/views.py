@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from credit.charts import score_chart
 from credit.models import Snapshot, SnapshotEntry
 from credit.publication import snapshot_content_chunks
-from credit.selectors import latest_snapshot, rulebook_for_version, score_history
+from credit.selectors import latest_entry, latest_snapshot, rulebook_for_version, score_history
 from credit.validators import normalise_uscc
 
 PAGE_SIZE = 20
@@ -82,10 +82,10 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
         code = normalise_uscc(uscc)
     except ValueError as exc:
         raise Http404("invalid code") from exc
-    snapshot = _latest_or_404()
-    entry = SnapshotEntry.objects.filter(snapshot=snapshot, uscc=code).first()
+    entry = latest_entry(uscc=code)
     if entry is None:
         raise Http404("unknown enterprise")
+    snapshot = entry.snapshot
     today = timezone.localdate()
     records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
     history = score_history(uscc=code, since=today - timedelta(days=365 * HISTORY_YEARS))

@@ -26,7 +26,7 @@ from credit.models import Enterprise, EnterpriseStatus, Region, RegionLevel, Sta
 from credit.staff import staff_upsert
 from credit.validators import make_uscc
 from inspections.models import ManagementContract, Project, ProjectType
-from inspections.registry_import import enterprise_scale_refresh
+from inspections.services.contracts import enterprise_scale_refresh
 
 PROVINCE_CODE = "150000"
 PROVINCE_NAME = "内蒙古自治区"

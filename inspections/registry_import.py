@@ -10,14 +10,12 @@ written only when a value differs, so importing the same file twice changes noth
 import hashlib
 import itertools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from backend.audit import audit_append
@@ -34,6 +32,7 @@ from inspections.registry_sheet import (
     read_limited,
     row_error,
 )
+from inspections.services.contracts import enterprise_scale_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -273,33 +272,6 @@ def write_contracts(rows: list[ProjectRow], snapshot: _Snapshot) -> tuple[KindCo
     _bulk_update(ManagementContract, changed, fields)
     counts = KindCounts(created=len(new), updated=len(changed), unchanged=unchanged)
     return counts, touched_enterprises
-
-
-def enterprise_scale_refresh(*, enterprise_ids: Iterable[int], today: date | None = None) -> int:
-    """Recompute managed_area_m2 / managed_projects (contracts running today) for the given
-    enterprises, writing only those that differ. Returns how many rows were written."""
-    today = today or timezone.localdate()
-    ids = sorted(set(enterprise_ids))
-    running = Q(start_date__lte=today) & (Q(end_date__isnull=True) | Q(end_date__gt=today))
-    written = []
-    for chunk in _chunks(ids):
-        totals = {
-            row["enterprise_id"]: row
-            for row in ManagementContract.objects.filter(running, enterprise_id__in=chunk)
-            .values("enterprise_id")
-            .annotate(
-                area=Sum("project__building_area_m2"), projects=Count("project", distinct=True)
-            )
-        }
-        for enterprise in Enterprise.objects.filter(pk__in=chunk):
-            total = totals.get(enterprise.pk, {})
-            area = Decimal(total.get("area") or 0).quantize(Decimal("0.01"))
-            projects = total.get("projects") or 0
-            if enterprise.managed_area_m2 != area or enterprise.managed_projects != projects:
-                enterprise.managed_area_m2, enterprise.managed_projects = area, projects
-                written.append(enterprise)
-    _bulk_update(Enterprise, written, {"managed_area_m2", "managed_projects"})
-    return len(written)
 
 
 # --- The service ------------------------------------------------------------------------------

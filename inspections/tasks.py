@@ -61,3 +61,10 @@ def expire_uploads() -> int:
     from inspections.services.uploads import uploads_expire
 
     return uploads_expire()
+
+
+@shared_task(name="inspections.refresh_enterprise_scale")
+def refresh_enterprise_scale() -> int:
+    from inspections.services.contracts import enterprise_scale_refresh_all
+
+    return enterprise_scale_refresh_all()

@@ -32,8 +32,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-COMPOUND_TYPES = ("residential", "office", "factory", "hospital", "school", "mall", "hotel", "public")
-OLD_COMPOUND_BEFORE_YEAR = 2000  # 老旧小区: the national renovation programme covers pre-2000 estates
+COMPOUND_TYPES = (
+    "residential",
+    "office",
+    "factory",
+    "hospital",
+    "school",
+    "mall",
+    "hotel",
+    "public",
+)
+OLD_COMPOUND_BEFORE_YEAR = (
+    2000  # 老旧小区: the national renovation programme covers pre-2000 estates
+)
 WINDOWS_DAYS = (90, 180, 365)
 # Two years without a visit is already "very long"; capping keeps never-inspected compounds
 # from dominating linear models with huge numbers.
@@ -61,9 +72,8 @@ REQUIRED_COLUMNS = {
 }
 
 SEVERITIES = ("minor", "ordinary", "serious")
-COMPOUND_HISTORY_FEATURES = tuple(
-    f"{severity}_{window}d" for severity in SEVERITIES for window in WINDOWS_DAYS
-) + (
+COMPOUND_HISTORY_FEATURES = (
+    *(f"{severity}_{window}d" for severity in SEVERITIES for window in WINDOWS_DAYS),
     "inspections_365d",
     "violation_visits_365d",
     "days_since_last_inspection",
@@ -111,7 +121,9 @@ class EventTables:
         for table, columns in REQUIRED_COLUMNS.items():
             missing = [c for c in columns if c not in getattr(self, table).columns]
             if missing:
-                raise ValueError(ERR_MISSING_COLUMNS.format(table=table, columns=", ".join(missing)))
+                raise ValueError(
+                    ERR_MISSING_COLUMNS.format(table=table, columns=", ".join(missing))
+                )
         if self.compounds["compound_id"].duplicated().any():
             raise ValueError(ERR_DUPLICATE_COMPOUNDS)
 
@@ -192,9 +204,7 @@ def enterprise_features(tables: EventTables, cutoff: date) -> pd.DataFrame:
     bad_visit = _bad_visit(insp.frame)[year]
     visits = np.bincount(pos, minlength=n).astype(float)
     bad_visits = np.bincount(pos, weights=bad_visit, minlength=n)
-    minor = np.bincount(
-        pos, weights=insp.frame["n_minor"].to_numpy(dtype=float)[year], minlength=n
-    )
+    minor = np.bincount(pos, weights=insp.frame["n_minor"].to_numpy(dtype=float)[year], minlength=n)
     rate = _shrunk_rate(bad_visits, visits, bad_visit.sum(), len(bad_visit))
     minor_rate = _shrunk_rate(minor, visits, minor.sum(), len(bad_visit))
     serious = np.bincount(
@@ -273,9 +283,7 @@ def build_dataset(
     return Dataset(
         features=pd.concat([p[1] for p in parts], ignore_index=True),
         labels=np.concatenate([p[2]["label"].to_numpy() for p in parts]),
-        cutoffs=np.concatenate(
-            [np.full(len(p[2]), np.datetime64(p[0], "D")) for p in parts]
-        ),
+        cutoffs=np.concatenate([np.full(len(p[2]), np.datetime64(p[0], "D")) for p in parts]),
         compound_ids=np.concatenate([p[2]["compound_id"].to_numpy() for p in parts]),
         first_inspection_dates=np.concatenate(
             [p[2]["first_inspection_date"].to_numpy().astype("datetime64[D]") for p in parts]
@@ -314,7 +322,8 @@ def _shrunk_rate(
 
 def _bad_visit(inspections: pd.DataFrame) -> np.ndarray:
     return (
-        inspections["n_ordinary"].to_numpy(dtype=float) + inspections["n_serious"].to_numpy(dtype=float)
+        inspections["n_ordinary"].to_numpy(dtype=float)
+        + inspections["n_serious"].to_numpy(dtype=float)
         > 0
     ).astype(float)
 

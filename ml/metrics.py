@@ -199,7 +199,9 @@ def first_half_share(dates, y_true, scores) -> tuple[float, float]:
     first_half_dates = distinct[np.cumsum(counts) < len(d) / 2]
     positive = y == 1
     actual = np.isin(d[positive], first_half_dates).sum() / positive.sum()
-    reordered = np.isin(reordered_dates(d, scores)[positive], first_half_dates).sum() / positive.sum()
+    reordered = (
+        np.isin(reordered_dates(d, scores)[positive], first_half_dates).sum() / positive.sum()
+    )
     return (float(actual), float(reordered))
 
 

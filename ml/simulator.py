@@ -90,11 +90,11 @@ AWARD_CODES = (
 AWARD_WEIGHTS = np.array([0.03, 0.10, 0.15, 0.02, 0.08, 0.07, 0.15, 0.25, 0.15])
 
 QUALITY_PERSISTENCE = 0.97  # monthly AR(1) coefficient: a firm changes over years, not weeks
-QUALITY_MONTHLY_SHOCK = 0.2
-COMPOUND_EFFECT_SD = 0.4
+QUALITY_MONTHLY_SHOCK = 0.25
+COMPOUND_EFFECT_SD = 0.2  # most risk is the manager's, not the buildings'
 COMPLAINT_BASE_PER_MONTH = 0.06
 COMPLAINT_TRIGGERS_VISIT = 0.3
-# Residents complain about what they live with: the same risk logit drives complaints.
+# Complaints follow the manager's quality more than the compound's own condition.
 COMPLAINT_RISK_SLOPE = 0.8
 FOLLOW_UP_PROBABILITY = 0.6
 # Owners' committees replace managers (换物业) at ~8 % of compounds a year, bad ones more often.
@@ -254,7 +254,9 @@ def _compounds(rng, enterprises, log_size, quality, n_compounds: int, days: int)
     home_region = enterprises["region_code"].to_numpy()[before]
     # Most firms work in their home league; one compound in ten is elsewhere.
     elsewhere = rng.random(n_compounds) < 0.1
-    region = np.where(elsewhere, rng.choice(REGION_CODES, n_compounds, p=REGION_WEIGHTS), home_region)
+    region = np.where(
+        elsewhere, rng.choice(REGION_CODES, n_compounds, p=REGION_WEIGHTS), home_region
+    )
     type_idx = rng.choice(len(COMPOUND_TYPES), n_compounds, p=TYPE_WEIGHTS)
     area = TYPE_MEDIAN_AREA[type_idx] * rng.lognormal(0.0, 0.7, n_compounds)
     # Build years skew recent (the housing boom after 2000) with a long tail back to 1975.
@@ -353,7 +355,7 @@ def _complaints(rng, compounds: pd.DataFrame, world: _Dynamics):
     log_rate = (
         np.log(COMPLAINT_BASE_PER_MONTH)
         - COMPLAINT_RISK_SLOPE * world.quality[manager, month_grid]
-        + (COMPLAINT_RISK_SLOPE * world.static_logit + 0.3 * size)[compound_grid]
+        + (0.5 * world.static_logit + 0.3 * size)[compound_grid]
     )
     counts = rng.poisson(np.exp(log_rate))
     compound_idx = np.repeat(compound_grid, counts)
@@ -456,7 +458,9 @@ def _awards(rng, quality: np.ndarray, day_dates: np.ndarray, month_of_day: np.nd
     for first_month in years:  # one draw per year, vectorised over enterprises
         p = 1.0 / (1.0 + np.exp(3.0 - 1.5 * quality[:, first_month]))
         winners = np.nonzero(rng.random(n_enterprises) < p)[0]
-        days_in_year = np.nonzero((month_of_day >= first_month) & (month_of_day < first_month + 12))[0]
+        days_in_year = np.nonzero(
+            (month_of_day >= first_month) & (month_of_day < first_month + 12)
+        )[0]
         rows_enterprise.append(winners)
         rows_day.append(rng.choice(days_in_year, len(winners)))
     enterprise_idx = np.concatenate(rows_enterprise)

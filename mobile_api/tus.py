@@ -157,14 +157,6 @@ def _offset_headers(response: HttpResponse, result: AppendResult) -> HttpRespons
     return response
 
 
-def _result_of(upload) -> AppendResult:
-    return AppendResult(
-        offset=upload.offset,
-        length=upload.length,
-        expires_at=upload.expires_at if upload.state == "active" else None,
-    )
-
-
 def _options_response() -> HttpResponse:
     response = HttpResponse(status=204)
     response["Tus-Version"] = TUS_VERSION
@@ -212,7 +204,7 @@ def create(request: HttpRequest):
         filename=metadata.get("filename", ""),
         content_type=metadata.get("content_type", metadata.get("filetype", "")),
     )
-    response = _offset_headers(HttpResponse(status=201), _result_of(upload))
+    response = _offset_headers(HttpResponse(status=201), AppendResult.of(upload))
     response["Location"] = _upload_url(request, upload.id)
     return response
 
@@ -228,7 +220,7 @@ def create(request: HttpRequest):
 @tus_endpoint
 def head(request: HttpRequest, upload_id: str):
     upload = upload_get(user=request.user, upload_id=_upload_id(upload_id))
-    return _offset_headers(HttpResponse(status=200), _result_of(upload))
+    return _offset_headers(HttpResponse(status=200), AppendResult.of(upload))
 
 
 @router.patch(

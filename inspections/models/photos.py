@@ -73,10 +73,11 @@ class Photo(BaseModel):
 
 
 class UploadState(models.TextChoices):
+    """An upload refused at its last byte (checksum) or terminated by the client is deleted
+    with its parts; an abandoned one is kept as `expired` so the sweeper's work is visible."""
+
     ACTIVE = "active", _("进行中")
     COMPLETED = "completed", _("已完成")
-    FAILED = "failed", _("校验失败")
-    TERMINATED = "terminated", _("已终止")
     EXPIRED = "expired", _("已过期")
 
 

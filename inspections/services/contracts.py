@@ -1,7 +1,9 @@
 """Enterprise scale from management contracts. `credit` cannot read contracts (imports flow one
-way), so whoever changes contracts (registry import, admin) calls this to push the totals."""
+way), so whoever changes contracts (registry import, admin, the daily beat task) calls this to
+push the totals through `credit.services.enterprise_scale_update`."""
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -12,23 +14,47 @@ from credit.models import Enterprise
 from credit.services import enterprise_scale_update
 from inspections.models import ManagementContract
 
+# Keeps each IN (...) list well below SQLite's and PostgreSQL's parameter limits.
+QUERY_CHUNK = 900
+
+
+def _running_on(day: date) -> Q:
+    return Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+
 
 @transaction.atomic
-def enterprise_scale_refresh(*, enterprise_ids: Iterable[int]) -> int:
-    """Recompute managed area and project count from the contracts running today."""
-    today = timezone.localdate()
-    running = ManagementContract.objects.filter(start_date__lte=today).filter(
-        Q(end_date__isnull=True) | Q(end_date__gt=today)
-    )
+def enterprise_scale_refresh(*, enterprise_ids: Iterable[int], today: date | None = None) -> int:
+    """Recompute managed area and project count from the contracts running `today` (one
+    aggregate query per chunk; only enterprises whose figures changed are written).
+    Returns how many enterprises were looked at."""
+    today = today or timezone.localdate()
+    ids = sorted(set(enterprise_ids))
     refreshed = 0
-    for enterprise in Enterprise.objects.filter(id__in=set(enterprise_ids)):
-        totals = running.filter(enterprise=enterprise).aggregate(
-            area=Sum("project__building_area_m2"), projects=Count("project", distinct=True)
-        )
-        enterprise_scale_update(
-            enterprise=enterprise,
-            managed_area_m2=totals["area"] or Decimal(0),
-            managed_projects=totals["projects"],
-        )
-        refreshed += 1
+    for start in range(0, len(ids), QUERY_CHUNK):
+        chunk = ids[start : start + QUERY_CHUNK]
+        totals = {
+            row["enterprise_id"]: row
+            for row in ManagementContract.objects.filter(
+                _running_on(today), enterprise_id__in=chunk
+            )
+            .values("enterprise_id")
+            .annotate(
+                area=Sum("project__building_area_m2"), projects=Count("project", distinct=True)
+            )
+        }
+        for enterprise in Enterprise.objects.filter(pk__in=chunk):
+            total = totals.get(enterprise.pk, {})
+            enterprise_scale_update(
+                enterprise=enterprise,
+                managed_area_m2=total.get("area") or Decimal(0),
+                managed_projects=total.get("projects") or 0,
+            )
+            refreshed += 1
     return refreshed
+
+
+def enterprise_scale_refresh_all(*, today: date | None = None) -> int:
+    """The daily sweep: contracts end and start without anyone editing them."""
+    return enterprise_scale_refresh(
+        enterprise_ids=Enterprise.objects.values_list("id", flat=True), today=today
+    )

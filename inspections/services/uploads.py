@@ -37,9 +37,9 @@ from inspections.tasks import process_photo
 
 logger = logging.getLogger(__name__)
 
-# A part is held in memory while it streams in, so it bounds a PATCH's memory; 1 MiB is about
-# a minute of a 2G link, so a cut connection loses at most the part in flight only if the
-# server never sees the cut (it normally stores what arrived), and a 25 MiB photo is 25 parts.
+# A part is held in memory while it streams in, so it bounds what one PATCH costs (20 uploads
+# at once stay far below 100 MB); it is also what a server killed mid-PATCH can lose, about a
+# minute of a 2G link. A cut connection loses nothing: the piece that arrived is stored.
 PART_BYTES = 1024 * 1024
 # Reads from the request socket; small enough that a slow link fills them one by one.
 READ_BYTES = 64 * 1024
@@ -120,21 +120,13 @@ def upload_create(
 
 
 def _finished_upload_of(photo: Photo) -> Upload:
-    upload = photo.uploads.filter(state=UploadState.COMPLETED).order_by("created_at").first()
-    if upload is None:  # arrived before uploads were recorded (e.g. an import): say so anyway
-        upload = Upload.objects.create(
-            photo=photo,
-            length=photo.declared_size,
-            offset=photo.declared_size,
-            content_type=photo.declared_content_type,
-            state=UploadState.COMPLETED,
-            expires_at=timezone.now(),
-        )
-    return upload
+    # A photo only ever arrives through an upload that completed, and that row is kept.
+    return photo.uploads.filter(state=UploadState.COMPLETED).earliest("created_at")
 
 
 def upload_get(*, user: AbstractBaseUser, upload_id: UUID) -> Upload:
-    """HEAD: 404 for an unknown, foreign, failed, terminated or expired upload."""
+    """HEAD: 404 for an unknown or foreign upload, and for one that ended without its photo
+    (refused at the last byte, terminated, or expired)."""
     upload = access_upload_by_id(user, upload_id)
     if upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now():
         raise not_found(ERR_UPLOAD_NOT_FOUND)
@@ -146,9 +138,20 @@ def upload_get(*, user: AbstractBaseUser, upload_id: UUID) -> Upload:
 
 @dataclass(frozen=True)
 class AppendResult:
+    """What tus reports about an upload: its offset, length and (while active) its deadline."""
+
     offset: int
     length: int
     expires_at: datetime | None
+
+    @classmethod
+    def of(cls, upload: Upload) -> "AppendResult":
+        active = upload.state == UploadState.ACTIVE
+        return cls(
+            offset=upload.offset,
+            length=upload.length,
+            expires_at=upload.expires_at if active else None,
+        )
 
 
 def upload_append(
@@ -172,23 +175,28 @@ def upload_append(
     if offset + content_length > upload.length:
         raise Problem(413, "past_upload_length", ERR_PAST_END)
     if upload.state == UploadState.COMPLETED or content_length == 0:
-        return _result(upload)
+        return AppendResult.of(upload)
     position, remaining = offset, content_length
+    # A request that carries the whole upload (the usual case) hashes as it streams, so the
+    # completion need not read every part back from the store.
+    digest = hashlib.sha256() if offset == 0 else None
     while remaining > 0:
         wanted = min(remaining, PART_BYTES)
         data = _read_part(read, wanted)
         if not data:
             break  # the client went away; what arrived before is committed
+        if digest is not None:
+            digest.update(data)
         end = position + len(data)
         key = part_key(upload.id, position, end)
         get_store().put_bytes(key, data, content_type=PART_CONTENT_TYPE)
         if end == upload.length:
-            return _complete(upload, position=position, key=key)
+            return _complete(upload, position=position, key=key, streamed=digest)
         upload = _commit_part(upload.id, start=position, end=end, key=key)
         position, remaining = end, remaining - len(data)
         if len(data) < wanted:
             break  # the body ended early (connection cut): the piece that arrived is kept
-    return _result(upload)
+    return AppendResult.of(upload)
 
 
 def _read_part(read: Callable[[int], bytes], size: int) -> bytes:
@@ -247,17 +255,16 @@ def read_parts(keys: list[str], consume: Callable[[bytes], None]) -> None:
                 consume(chunk)
 
 
-def _complete(upload: Upload, *, position: int, key: str) -> AppendResult:
+def _complete(
+    upload: Upload, *, position: int, key: str, streamed: "hashlib._Hash | None"
+) -> AppendResult:
     """The last part is stored but not committed: check the whole upload against the slot,
-    then commit the part, the upload and the photo in one transaction."""
-    digest, size = hashlib.sha256(), 0
-
-    def consume(chunk: bytes) -> None:
-        nonlocal size
-        digest.update(chunk)
-        size += len(chunk)
-
-    read_parts([*_part_keys(upload), key], consume)
+    then commit the part, the upload and the photo in one transaction. `streamed` is the hash
+    of every byte when this request carried them all; otherwise the parts are read back."""
+    if streamed is not None:
+        digest, size = streamed, upload.length
+    else:
+        digest, size = _hash_of_parts([*_part_keys(upload), key])
     photo = upload.photo
     if size != photo.declared_size or digest.hexdigest() != photo.declared_sha256:
         _discard(upload)
@@ -266,7 +273,7 @@ def _complete(upload: Upload, *, position: int, key: str) -> AppendResult:
         locked = Upload.objects.select_for_update().get(id=upload.id)
         if locked.state != UploadState.ACTIVE or locked.offset != position:
             if locked.state == UploadState.COMPLETED:
-                return _result(locked)
+                return AppendResult.of(locked)
             _forget_part(locked, key)
             raise Problem(
                 409,
@@ -292,7 +299,7 @@ def _complete(upload: Upload, *, position: int, key: str) -> AppendResult:
             transaction.on_commit(lambda: _delete_parts_quietly(locked.id))
             locked.parts = []
         locked.save(update_fields=["parts", "offset", "state", "updated_at"])
-    return _result(locked)
+    return AppendResult.of(locked)
 
 
 def queue_processing_on_commit(photo_id: int) -> None:
@@ -302,11 +309,16 @@ def queue_processing_on_commit(photo_id: int) -> None:
     transaction.on_commit(partial(process_photo.delay, photo_id), robust=True)
 
 
-def _result(upload: Upload) -> AppendResult:
-    active = upload.state == UploadState.ACTIVE
-    return AppendResult(
-        offset=upload.offset, length=upload.length, expires_at=upload.expires_at if active else None
-    )
+def _hash_of_parts(keys: list[str]) -> tuple["hashlib._Hash", int]:
+    digest, size = hashlib.sha256(), 0
+
+    def consume(chunk: bytes) -> None:
+        nonlocal size
+        digest.update(chunk)
+        size += len(chunk)
+
+    read_parts(keys, consume)
+    return digest, size
 
 
 # --- ending uploads -----------------------------------------------------------------------

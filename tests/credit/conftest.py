@@ -6,6 +6,8 @@ import pytest
 from django.test import override_settings
 
 from credit.models import StaffRole
+from credit.selectors import clear_snapshot_caches
+from credit.tender_auth import clear_client_cache
 from tests.factories import EnterpriseFactory, region, staff
 
 # A Wednesday: five working days later is the next Wednesday, so windows are easy to read.
@@ -21,6 +23,10 @@ def fast_test_settings(settings):
     }
     # Staff fixtures create several users per test; the production hasher costs ~0.3 s each.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests publish and read back at once, and rolled-back databases reuse ids: no caching.
+    settings.CREDIT_LATEST_SNAPSHOT_TTL_S = 0
+    clear_snapshot_caches()
+    clear_client_cache()
 
 
 @pytest.fixture

@@ -218,16 +218,7 @@ def test_complaint_about_a_project_outside_my_regions_is_404(bureau, baotou_proj
 # --- the reviewer's page ------------------------------------------------------------------
 
 
-@pytest.fixture
-def pages(settings):
-    """Templates render without `collectstatic` (the production manifest storage needs it)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-def test_review_page_shows_photos_and_flags_and_confirms_with_csrf(pages, reviewer, phone, project):
+def test_review_page_shows_photos_and_flags_and_confirms_with_csrf(reviewer, phone, project):
     finding_uuid = submitted_finding(phone, project)
     Photo.objects.filter(finding__uuid=finding_uuid).update(flags=["reused_photo"])
     browser = Client(enforce_csrf_checks=True)
@@ -250,7 +241,7 @@ def test_review_page_shows_photos_and_flags_and_confirms_with_csrf(pages, review
     assert "已确认" in browser.get("/bureau/review/").content.decode()
 
 
-def test_review_page_is_403_for_an_inspector_session(pages, inspector):
+def test_review_page_is_403_for_an_inspector_session(inspector):
     browser = Client()
     browser.force_login(inspector.user)
 

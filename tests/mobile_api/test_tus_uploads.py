@@ -1,5 +1,6 @@
 """tus 1.0.0 at /api/mobile/v1/uploads/ as a stock client drives it."""
 
+import io
 import uuid
 
 import pytest
@@ -246,3 +247,22 @@ def test_expired_upload_is_gone_and_its_parts_deleted(phone, photo):
     upload.refresh_from_db()
     assert upload.state == UploadState.EXPIRED
     assert Photo.objects.get(uuid=photo.photo_uuid).state == PhotoState.DECLARED
+
+
+def test_connection_cut_mid_patch_keeps_the_bytes_that_arrived(phone, inspector, photo):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    arrived = io.BytesIO(photo.data[:1234])  # then the link dies: reads return nothing
+
+    result = upload_service.upload_append(
+        user=inspector.user,
+        upload_id=upload.id,
+        offset=0,
+        content_length=len(photo.data),
+        read=arrived.read,
+    )
+
+    assert result.offset == 1234
+    assert phone.tus_head(created["Location"])["Upload-Offset"] == "1234"
+    assert phone.tus_patch(created["Location"], 1234, photo.data[1234:]).status_code == 204
+    assert Photo.objects.get(uuid=photo.photo_uuid).sha256 == sha256(photo.data)

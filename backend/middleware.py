@@ -1,0 +1,139 @@
+"""Request middleware: request id, access log and metrics; security headers.
+
+`RequestContextMiddleware` goes first in MIDDLEWARE so that it times and logs every response,
+including the redirects and errors produced by the middleware after it.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+
+from backend.logs import request_context, request_id_from_header
+from backend.observability import observe_request, route_label
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Pages have no JavaScript; only the Django admin and the API documentation (Swagger UI served
+# from our own static files, since "ninja" is an installed app) load scripts, from 'self'.
+SCRIPT_URL_NAMES = frozenset({"openapi-view"})
+SCRIPT_APP_NAMES = frozenset({"admin"})
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+# Responses under these prefixes carry personal data or tokens (inspectors' work, staff
+# sessions, sign-in answers) and must not be kept by browsers or shared caches.
+NO_STORE_PREFIXES = ("/api/mobile/", "/api/bureau/", "/bureau/")
+
+access_logger = logging.getLogger("backend.access")
+
+Response = HttpResponseBase
+
+
+class RequestContextMiddleware:
+    """Takes a sane `X-Request-ID` or makes one, binds it to every log line of the request,
+    echoes it on the response, then records the request's metrics and one access-log line."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Response]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Response:
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
+        with request_context(request_id):
+            started = time.perf_counter()
+            response = self.get_response(request)
+            duration_s = time.perf_counter() - started
+            response[REQUEST_ID_HEADER] = request_id
+            route = route_label(request)
+            observe_request(
+                route=route,
+                method=request.method or "",
+                status=response.status_code,
+                duration_s=duration_s,
+            )
+            duration_ms = round(duration_s * 1000, 1)
+            access_logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
+        return response
+
+
+def object_store_origin(url: str) -> str | None:
+    """The browser-facing origin of presigned links for an `s3://` OBJECT_STORE_URL; None for
+    the folder backend, whose links are served by this site."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.hostname:
+        return None
+    # The same reading of `secure` as backend.storage.store_from_url.
+    secure = parse_qs(parts.query).get("secure", ["true"])[-1].lower() not in ("false", "0", "no")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{'https' if secure else 'http'}://{parts.hostname}{port}"
+
+
+def image_origins() -> list[str]:
+    """CSP_IMG_ORIGINS when set (the object store's public address differs from the one the
+    app uses, e.g. behind the proxy), else the origin derived from OBJECT_STORE_URL."""
+    if settings.CSP_IMG_ORIGINS:
+        return list(settings.CSP_IMG_ORIGINS)
+    origin = object_store_origin(settings.OBJECT_STORE_URL)
+    return [origin] if origin else []
+
+
+def content_security_policy(*, scripts: bool, img_origins: list[str]) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(["img-src 'self' data:", *img_origins]),
+            "style-src 'self'",
+            "script-src 'self'" if scripts else "script-src 'none'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        )
+    )
+
+
+class SecurityHeadersMiddleware:
+    """CSP on HTML pages, Permissions-Policy everywhere, `Cache-Control: no-store` on private
+    prefixes. X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, HSTS and
+    X-Frame-Options come from Django's SecurityMiddleware / XFrameOptionsMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Response]) -> None:
+        self.get_response = get_response
+        origins = image_origins()
+        self.page_policy = content_security_policy(scripts=False, img_origins=origins)
+        self.script_policy = content_security_policy(scripts=True, img_origins=origins)
+
+    def __call__(self, request: HttpRequest) -> Response:
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault(
+                "Content-Security-Policy",
+                self.script_policy if _loads_scripts(request) else self.page_policy,
+            )
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if request.path.startswith(NO_STORE_PREFIXES):
+            response["Cache-Control"] = "no-store"
+        return response
+
+
+def _loads_scripts(request: HttpRequest) -> bool:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return False
+    return match.url_name in SCRIPT_URL_NAMES or bool(SCRIPT_APP_NAMES & set(match.app_names))
