@@ -40,6 +40,11 @@ app.conf.beat_schedule = {
         "task": "credit.activate_due_records",
         "schedule": crontab(hour="*", minute=5),
     },
+    # Tender calls are kept a year as the per-call record, then purged.
+    "purge-tender-calls-daily": {
+        "task": "credit.purge_tender_calls",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "score-risk-nightly": {
         "task": "inspections.score_risk",
         "schedule": crontab(hour=1, minute=0),

@@ -145,25 +145,30 @@ class _RunningTask:
     log_context: Any
 
 
-# task id → when it started. A worker thread pool may run several tasks at once; each entry is
-# written and removed by the thread running that task.
-_running: dict[str, _RunningTask] = {}
+# task id → the runs in progress under that id. A list, because an eager retry runs the same
+# task id again inside the first run. A thread pool may run several tasks at once; each entry
+# is written and removed by the thread running that task.
+_running: dict[str, list[_RunningTask]] = {}
 
 
 def _task_prerun(*, task_id: str, task: Any, **_: Any) -> None:
-    _running[task_id] = _RunningTask(
+    run = _RunningTask(
         started=time.perf_counter(), log_context=bind_task(task_id=task_id, task_name=task.name)
     )
+    _running.setdefault(task_id, []).append(run)
 
 
 def _task_postrun(*, task_id: str, task: Any, state: str | None = None, **_: Any) -> None:
-    running = _running.pop(task_id, None)
-    if running is None:  # prerun happened before the handlers were connected
+    runs = _running.get(task_id)
+    if not runs:  # prerun happened before the handlers were connected
         return
+    run = runs.pop()
+    if not runs:
+        del _running[task_id]
     task_duration.labels(task=task.name, state=state or "UNKNOWN").observe(
-        time.perf_counter() - running.started
+        time.perf_counter() - run.started
     )
-    unbind_task(running.log_context)
+    unbind_task(run.log_context)
 
 
 def _task_failure(*, sender: Any, exception: BaseException | None = None, **_: Any) -> None:

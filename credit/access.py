@@ -41,7 +41,7 @@ def scope_prefixes(user: AbstractBaseUser) -> list[str]:
     return sorted({region_prefix(code) for code in profile.regions.values_list("code", flat=True)})
 
 
-def region_scope_q(user: AbstractBaseUser, field: str = "region_id") -> Q:
+def region_scope_q(user: AbstractBaseUser, field: str = "region__code") -> Q:
     """A filter matching rows whose `field` (a region code) lies in the user's regions.
     No regions → matches nothing."""
     prefixes = scope_prefixes(user)

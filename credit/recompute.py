@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from backend.audit import SYSTEM_ACTOR, audit_append
+from backend.queueing import enqueue_on_commit
 from credit.models import (
     CreditRecord,
     Enterprise,
@@ -410,5 +411,5 @@ def activate_due_records(*, today: date | None = None) -> ActivationSummary:
         from credit.tasks import recompute_dirty_task
 
         # A lost message is harmless: the flags are committed and the sweeper runs every 5 min.
-        transaction.on_commit(recompute_dirty_task.delay, robust=True)
+        enqueue_on_commit(recompute_dirty_task)
     return ActivationSummary(activated=len(due), expired=len(ended))

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from backend.audit import SYSTEM_ACTOR, actor_name, audit_append
 from backend.errors import Problem
+from backend.queueing import enqueue_on_commit
 from credit.models import (
     BackboneDesignation,
     BlacklistEntry,
@@ -126,14 +127,9 @@ def enterprise_mark_dirty(*, enterprise_id: int) -> None:
             EnterpriseScore.objects.filter(pk=enterprise_id).update(dirty=True)
     from credit.tasks import recompute_enterprise
 
-    # Like `delay_on_commit`, but a broker outage after the commit only logs: the committed
-    # dirty flag is the outbox, and the sweeper recomputes the enterprise later.
-    # (A named function, not functools.partial: Django logs a failing robust callback by its
-    # __qualname__, which partial objects lack.)
-    def queue_recompute() -> None:
-        recompute_enterprise.delay(enterprise_id)
-
-    transaction.on_commit(queue_recompute, robust=True)
+    # The committed dirty flag is the outbox: a lost message only delays the recompute until
+    # the sweeper's next run.
+    enqueue_on_commit(recompute_enterprise, enterprise_id)
 
 
 # --- records ------------------------------------------------------------------------------------

@@ -206,12 +206,18 @@ def first_half_share(dates, y_true, scores) -> tuple[float, float]:
 
 
 def ranking_report(y_true, scores, k: float) -> dict[str, object]:
-    """The metric block of ``python -m ml evaluate`` for one ranking (JSON-ready, nan kept)."""
+    """The metric block of ``python -m ml evaluate`` for one ranking (JSON-ready, nan kept).
+
+    Brier and ECE need probabilities: for scores outside [0, 1] (a count used as a ranking)
+    they are ``nan``.
+    """
+    _, s = _checked(y_true, scores)
+    probabilities = bool(((s >= 0) & (s <= 1)).all())
     return {
         "roc_auc": roc_auc(y_true, scores),
         "pr_auc": pr_auc(y_true, scores),
-        "brier": brier(y_true, scores),
-        "ece": expected_calibration_error(y_true, scores),
+        "brier": brier(y_true, scores) if probabilities else math.nan,
+        "ece": expected_calibration_error(y_true, scores) if probabilities else math.nan,
         "k": k,
         "precision_at_k": precision_at_k(y_true, scores, k),
         "recall_at_k": recall_at_k(y_true, scores, k),

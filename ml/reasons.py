@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from ml.features import DAYS_SINCE_CAP
 from ml.model import TrainedModel
 
 DEFAULT_TOP = 3
@@ -50,20 +52,40 @@ class Reason:
 
 
 def explain(
-    model: TrainedModel, X: pd.DataFrame, *, top: int = DEFAULT_TOP
+    model: TrainedModel,
+    X: pd.DataFrame,
+    *,
+    top: int = DEFAULT_TOP,
+    direction: Literal["raises", "lowers", "both"] = "raises",
 ) -> list[tuple[Reason, ...]]:
-    """Up to ``top`` reasons for each row of ``X`` (same order as ``X``)."""
+    """Up to ``top`` reasons for each row of ``X`` (same order as ``X``).
+
+    ``direction="raises"`` (planners: why inspect this one) keeps contributions > 0,
+    ``"lowers"`` those < 0, ``"both"`` all of them.
+    """
     contributions = contribution_matrix(model, X)
     values = X.loc[:, list(model.feature_names)].to_numpy(dtype=float)
     names = model.feature_names
     result = []
     for row_values, row_contrib in zip(values, contributions, strict=True):
         texts = [_text(name, value) for name, value in zip(names, row_values, strict=True)]
-        candidates = [j for j, text in enumerate(texts) if text is not None]
+        candidates = [
+            j
+            for j, text in enumerate(texts)
+            if text is not None and _wanted(row_contrib[j], direction)
+        ]
         # Stable sort on -|c| keeps feature order among equal contributions.
         ranked = sorted(candidates, key=lambda j: -abs(row_contrib[j]))[:top]
         result.append(tuple(Reason(names[j], texts[j], float(row_contrib[j])) for j in ranked))
     return result
+
+
+def _wanted(contribution: float, direction: str) -> bool:
+    if direction == "raises":
+        return contribution > 0
+    if direction == "lowers":
+        return contribution < 0
+    return True
 
 
 def contribution_matrix(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
@@ -83,11 +105,15 @@ def _flag(text: str) -> Callable[[float], str | None]:
 
 
 def _days_since_inspection(value: float) -> str:
+    if value >= DAYS_SINCE_CAP:
+        return "两年以上未巡查"
     months = int(value // DAYS_PER_MONTH)
     return f"已{months}个月未巡查" if months >= 1 else f"{round(value)}天前刚巡查过"
 
 
 def _days_since_violation(value: float) -> str:
+    if value >= DAYS_SINCE_CAP:
+        return "两年以上无一般及以上违规"
     months = int(value // DAYS_PER_MONTH)
     return f"最近一次一般及以上违规在{months}个月前" if months >= 1 else "本月内有一般及以上违规"
 

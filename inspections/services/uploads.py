@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from uuid import UUID
 
 from django.conf import settings
@@ -25,6 +24,7 @@ from django.http import UnreadablePostError
 from django.utils import timezone
 
 from backend.errors import Problem
+from backend.queueing import enqueue_on_commit
 from backend.storage import StorageError, get_store
 from inspections.access import (
     ERR_UPLOAD_NOT_FOUND,
@@ -306,7 +306,7 @@ def queue_processing_on_commit(photo_id: int) -> None:
     """Like `delay_on_commit`, but a broker outage after the commit only logs: the photo is
     `received` in the database, which is the outbox `sweep_photos` reads, and the client's
     upload has succeeded, so it must not see an error."""
-    transaction.on_commit(partial(process_photo.delay, photo_id), robust=True)
+    enqueue_on_commit(process_photo, photo_id)
 
 
 def _hash_of_parts(keys: list[str]) -> tuple["hashlib._Hash", int]:

@@ -129,6 +129,20 @@ def test_a_task_logs_with_its_task_id_and_name(log_lines):
     ]
 
 
+@app.task(name="tests.logging.retries_once", bind=True, max_retries=1)
+def retrying_logging_task(self):
+    if self.request.retries == 0:
+        raise self.retry(countdown=0)
+
+
+def test_no_task_id_sticks_to_later_lines_after_a_retried_task(log_lines):
+    retrying_logging_task.apply()  # eager: the retry runs nested inside the first run
+    logger.info("back in the caller")
+
+    (line,) = [line for line in log_lines() if line["msg"] == "back in the caller"]
+    assert "task_id" not in line
+
+
 def test_log_format_follows_log_format_and_debug():
     def formatter(**env: str) -> str:
         code = "import backend.settings as s; print(s.LOGGING['handlers']['console']['formatter'])"

@@ -145,14 +145,37 @@ def test_a_failing_task_counts_a_failure_with_its_exception_class():
     assert sample("wuye_celery_task_duration_seconds_count", **timed) == before[1] + 1
 
 
-def test_a_retry_is_counted():
-    before = sample("wuye_celery_task_retries_total", task="tests.metrics.retries_once")
-
-    retrying_task.apply()
-
-    assert sample("wuye_celery_task_retries_total", task="tests.metrics.retries_once") == (
-        before + 1
+def test_a_retry_is_counted_and_both_runs_are_timed():
+    task = "tests.metrics.retries_once"
+    before = (
+        sample("wuye_celery_task_retries_total", task=task),
+        sample("wuye_celery_task_duration_seconds_count", task=task, state="RETRY"),
+        sample("wuye_celery_task_duration_seconds_count", task=task, state="SUCCESS"),
     )
+
+    retrying_task.apply()  # eager: the retry runs under the same task id inside the first run
+
+    assert (
+        sample("wuye_celery_task_retries_total", task=task),
+        sample("wuye_celery_task_duration_seconds_count", task=task, state="RETRY"),
+        sample("wuye_celery_task_duration_seconds_count", task=task, state="SUCCESS"),
+    ) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    assert observability._running == {}
+
+
+def test_worker_ready_starts_the_metrics_server_on_the_configured_port(settings, monkeypatch):
+    from celery import signals
+
+    started = []
+    monkeypatch.setattr(
+        observability, "start_worker_metrics_server", lambda *, port: started.append(port)
+    )
+    settings.WORKER_METRICS_PORT = 0
+    signals.worker_ready.send(sender=None)
+    settings.WORKER_METRICS_PORT = 9808
+    signals.worker_ready.send(sender=None)
+
+    assert started == [9808]
 
 
 # --- scrape-time gauges ---------------------------------------------------------------------

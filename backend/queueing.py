@@ -1,0 +1,27 @@
+"""Queueing work after a commit, the way ARCHITECTURE.md's reliability rules want it.
+
+`enqueue_on_commit(task, *args)` is `task.delay_on_commit(*args)` that survives a broker outage:
+the row that needs the work is already committed in its unfinished state (the database is the
+outbox), so a failed publish is logged and left for the task's sweeper instead of turning a
+successful request into an error.
+"""
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_on_commit(task: Any, *args: Any) -> None:
+    def publish() -> None:
+        try:
+            task.delay(*args)
+        except Exception:  # any broker failure: the sweeper will find the row
+            logger.warning(
+                "could not queue %s%r; its sweeper will pick it up", task.name, args, exc_info=True
+            )
+
+    publish.__qualname__ = f"enqueue_on_commit({getattr(task, 'name', task)})"
+    transaction.on_commit(publish)
