@@ -15,6 +15,11 @@ app.autodiscover_tasks()
 # left in an unfinished state because a message was lost, so every 5 minutes bounds the delay.
 app.conf.beat_schedule = {
     "worker-heartbeat": {"task": "backend.heartbeat", "schedule": 60.0, "args": ("beat",)},
+    # After the 02:00 publication has appended its entries.
+    "verify-audit-chain-daily": {
+        "task": "backend.verify_audit_chain",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "publish-snapshot-daily": {
         "task": "credit.publish_snapshot",
         "schedule": crontab(hour=2, minute=0),

@@ -85,10 +85,13 @@ def object_store_origin(url: str) -> str | None:
 
 
 def image_origins() -> list[str]:
-    """CSP_IMG_ORIGINS when set (the object store's public address differs from the one the
-    app uses, e.g. behind the proxy), else the origin derived from OBJECT_STORE_URL."""
+    """CSP_IMG_ORIGINS when set; else the origin photo links are signed for:
+    OBJECT_STORE_PUBLIC_URL, or the OBJECT_STORE_URL host when there is no public address."""
     if settings.CSP_IMG_ORIGINS:
         return list(settings.CSP_IMG_ORIGINS)
+    if settings.OBJECT_STORE_PUBLIC_URL:
+        public = urlsplit(settings.OBJECT_STORE_PUBLIC_URL)
+        return [f"{public.scheme}://{public.netloc}"]
     origin = object_store_origin(settings.OBJECT_STORE_URL)
     return [origin] if origin else []
 

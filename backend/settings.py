@@ -164,6 +164,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # --- Object store --------------------------------------------------------------------------
 OBJECT_STORE_URL = env.str("OBJECT_STORE_URL", default=f"file://{VAR_DIR / 'objects'}")
 OBJECT_STORE_TIMEOUT_S = env.float("OBJECT_STORE_TIMEOUT_S", default=10.0)
+# The store's address as browsers see it (e.g. https://photos.example.gov.cn); presigned photo
+# links are signed for it. Empty: the OBJECT_STORE_URL host is used.
+OBJECT_STORE_PUBLIC_URL = env.str("OBJECT_STORE_PUBLIC_URL", default="")
 
 # --- Product settings ----------------------------------------------------------------------
 CREDIT_OBJECTION_WORKING_DAYS = env.int("CREDIT_OBJECTION_WORKING_DAYS", default=5)

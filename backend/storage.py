@@ -360,8 +360,13 @@ class S3Store(ObjectStore):
         secure: bool,
         region: str = S3_REGION,
         timeout_s: float,
+        public_url: str = "",
     ) -> None:
         self.endpoint = endpoint
+        # Browsers cannot reach the store by its internal name (e.g. minio:9000 inside compose):
+        # presigned links are signed for the public address instead. Signing is offline (the
+        # region is known), so this client never opens a connection.
+        self._public = urlsplit(public_url) if public_url else None
         self.bucket = bucket
         self._access_key = access_key
         self._secret_key = secret_key
@@ -570,9 +575,21 @@ class S3Store(ObjectStore):
                 "response-content-disposition": content_disposition_header(True, filename)
             }
         with self._translated("sign", key):
-            return self._client.presigned_get_object(
+            return self._signing_client.presigned_get_object(
                 self.bucket, key, expires=expires, response_headers=response_headers
             )
+
+    @cached_property
+    def _signing_client(self) -> Minio:
+        if self._public is None:
+            return self._client
+        return Minio(
+            self._public.netloc,
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            secure=self._public.scheme == "https",
+            region=self._region,
+        )
 
     def check(self) -> None:
         with self._translated("check", self.bucket):
@@ -789,8 +806,9 @@ def read_object_link(token: str) -> ObjectLinkGrant:
     )
 
 
-def store_from_url(url: str, *, timeout_s: float) -> ObjectStore:
-    """Build (without any network or disk access) the store an OBJECT_STORE_URL names."""
+def store_from_url(url: str, *, timeout_s: float, public_url: str = "") -> ObjectStore:
+    """Build (without any network or disk access) the store an OBJECT_STORE_URL names.
+    `public_url` (OBJECT_STORE_PUBLIC_URL) is the address browsers use for presigned links."""
     parts = urlsplit(url)
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return FolderStore(root=Path(unquote(parts.path)))
@@ -808,6 +826,7 @@ def store_from_url(url: str, *, timeout_s: float) -> ObjectStore:
             secure=options.get("secure", "true").lower() not in ("false", "0", "no"),
             region=options.get("region", S3_REGION),
             timeout_s=timeout_s,
+            public_url=public_url,
         )
     raise StorageError(ERR_URL.format(url=_redacted(url)))
 
@@ -820,14 +839,18 @@ def _redacted(url: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _cached_store(url: str, timeout_s: float) -> ObjectStore:
-    return store_from_url(url, timeout_s=timeout_s)
+def _cached_store(url: str, timeout_s: float, public_url: str) -> ObjectStore:
+    return store_from_url(url, timeout_s=timeout_s, public_url=public_url)
 
 
 def get_store() -> ObjectStore:
     """The store configured in settings, one instance per URL (so its connection pool is
     shared, and `override_settings(OBJECT_STORE_URL=...)` gets its own)."""
-    return _cached_store(settings.OBJECT_STORE_URL, settings.OBJECT_STORE_TIMEOUT_S)
+    return _cached_store(
+        settings.OBJECT_STORE_URL,
+        settings.OBJECT_STORE_TIMEOUT_S,
+        settings.OBJECT_STORE_PUBLIC_URL,
+    )
 
 
 def reset_store() -> None:

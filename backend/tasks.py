@@ -26,3 +26,25 @@ def heartbeat(name: str) -> None:
 
 def _increment(name: str, now: datetime) -> int:
     return WorkerHeartbeat.objects.filter(name=name).update(beats=F("beats") + 1, last_at=now)
+
+
+AUDIT_CHAIN_HEARTBEAT = "audit-chain"
+
+
+@shared_task(name="backend.verify_audit_chain")
+def verify_audit_chain_task() -> bool:
+    """Daily check of the audit log. Success records the `audit-chain` heartbeat (its age is
+    alerted on); a broken chain is logged as an error and records nothing, so both the error
+    and the ageing heartbeat page the operators."""
+    import logging
+
+    from backend.audit import verify_audit_chain
+
+    result = verify_audit_chain()
+    if not result.ok:
+        logging.getLogger(__name__).error(
+            "audit chain broken at seq %s: %s", result.first_bad_seq, result.problem
+        )
+        return False
+    heartbeat(AUDIT_CHAIN_HEARTBEAT)
+    return True

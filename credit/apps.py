@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CreditConfig(AppConfig):
     name = "credit"
     verbose_name = _("信用档案")
+
+    def ready(self) -> None:
+        from credit import metrics
+
+        metrics.register()

@@ -21,7 +21,9 @@ max_requests = 2000
 max_requests_jitter = 200
 # Behind the reverse proxy: trust its X-Forwarded-* headers (the container is not exposed).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "*"
-accesslog = "-"
+# No gunicorn access log: backend.middleware writes one JSON line per request with its request
+# id, route and duration, and a second, id-less line would only double the volume.
+accesslog = None
 errorlog = "-"
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # Workers start from an imported app: faster forks and import errors stop the master at boot.

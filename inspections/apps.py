@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class InspectionsConfig(AppConfig):
     name = "inspections"
     verbose_name = _("巡查检查")
+
+    def ready(self) -> None:
+        from inspections import metrics
+
+        metrics.register()

@@ -1,6 +1,7 @@
 """Inspections app tables. Registry of compounds and contracts in `registry.py`; inspection work
 (tasks, inspections, findings) in `work.py`, photos and uploads in `photos.py`, complaints in
-`complaints.py`; risk tables in other modules."""
+`complaints.py`; risk model registry, risk estimates and
+inspection plans in `risk.py`."""
 
 from inspections.models.complaints import Complaint, ComplaintOutcome
 from inspections.models.photos import ALLOWED_PHOTO_TYPES, Photo, PhotoState, Upload, UploadState
@@ -9,6 +10,14 @@ from inspections.models.registry import (
     ManagementContract,
     Project,
     ProjectType,
+)
+from inspections.models.risk import (
+    InspectionPlan,
+    PlanItem,
+    ProjectRisk,
+    RiskModelStatus,
+    RiskModelVersion,
+    SelectedBy,
 )
 from inspections.models.work import (
     Finding,
@@ -27,15 +36,21 @@ __all__ = [
     "ComplaintOutcome",
     "Finding",
     "Inspection",
+    "InspectionPlan",
     "InspectionStatus",
     "InspectionTask",
     "Inspector",
     "ManagementContract",
     "Photo",
     "PhotoState",
+    "PlanItem",
     "Project",
+    "ProjectRisk",
     "ProjectType",
     "ReviewStatus",
+    "RiskModelStatus",
+    "RiskModelVersion",
+    "SelectedBy",
     "TaskFeedHead",
     "TaskKind",
     "TaskStatus",

@@ -106,3 +106,16 @@ def test_an_entry_appended_in_a_rolled_back_transaction_leaves_no_trace():
 
     assert list(AuditEntry.objects.values_list("seq", "action")) == [(1, "x"), (2, "z")]
     assert verify_audit_chain().ok
+
+
+def test_daily_task_records_the_heartbeat_only_when_the_chain_is_intact():
+    from backend.models import WorkerHeartbeat
+    from backend.tasks import verify_audit_chain_task
+
+    _append_three()
+    assert verify_audit_chain_task() is True
+    assert WorkerHeartbeat.objects.get(name="audit-chain").beats == 1
+
+    AuditEntry.objects.filter(seq=3).update(actor="mallory")
+    assert verify_audit_chain_task() is False
+    assert WorkerHeartbeat.objects.get(name="audit-chain").beats == 1

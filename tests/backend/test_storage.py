@@ -4,6 +4,7 @@ import hashlib
 import io
 import time
 import tracemalloc
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -404,3 +405,27 @@ def test_stopped_store_is_unavailable_and_serves_again_after_restart(services, s
         services.s3.start()
 
     assert s3_store.read_bytes("kept/object", max_bytes=100) == b"survives a restart"
+
+
+def test_s3_links_are_signed_for_the_public_address(s3_store, services):
+    # Given the store reachable internally as 127.0.0.1 and publicly (to browsers) as localhost
+    internal = s3_store.endpoint
+    port = internal.rsplit(":", 1)[1]
+    url_with_public = services.s3_url(bucket=s3_store.bucket)
+    public_store = store_from_url(
+        url_with_public, timeout_s=10.0, public_url=f"http://localhost:{port}"
+    )
+    s3_store.put_bytes("photos/p9/thumb.jpg", b"thumb bytes", content_type="image/jpeg")
+
+    # When a link is made
+    url = public_store.presigned_get("photos/p9/thumb.jpg", expires=timedelta(minutes=5))
+
+    # Then it names the public host and the store accepts its signature there
+    assert url.startswith(f"http://localhost:{port}/")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"thumb bytes"
+    # and the same signature is refused for the internal host (the host is signed)
+    internal_url = url.replace(f"localhost:{port}", internal, 1)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(internal_url, timeout=10)
+    assert refused.value.code == 403

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from backend.audit import verify_audit_chain
+from backend.tasks import AUDIT_CHAIN_HEARTBEAT, heartbeat
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
                 f"审计链断裂 audit chain broken at seq {result.first_bad_seq}: {result.problem} "
                 f"({result.checked} entries verified before it)"
             )
+        heartbeat(AUDIT_CHAIN_HEARTBEAT)
         self.stdout.write(
             self.style.SUCCESS(f"审计链完整 audit chain intact: {result.checked} entries")
         )

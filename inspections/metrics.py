@@ -1,0 +1,29 @@
+"""Gauges of the inspections app for /metrics (registered in InspectionsConfig.ready)."""
+
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from inspections.models import Photo
+from inspections.models.photos import PhotoState
+
+
+def photo_counts_by_state() -> dict[tuple[str, ...], float]:
+    counts = dict(Photo.objects.values_list("state").annotate(n=Count("pk")))
+    return {(state,): float(counts.get(state, 0)) for state in PhotoState.values}
+
+
+def oldest_received_photo_age() -> dict[tuple[str, ...], float]:
+    """A photo waits in `received` for the worker; over 10 minutes the sweeper re-queues it."""
+    oldest = Photo.objects.filter(state=PhotoState.RECEIVED).aggregate(t=Min("received_at"))["t"]
+    return {(): (timezone.now() - oldest).total_seconds() if oldest else 0.0}
+
+
+def register() -> None:
+    from backend.observability import register_gauge
+
+    register_gauge("wuye_photos", "Photos by state.", photo_counts_by_state, labelnames=("state",))
+    register_gauge(
+        "wuye_photo_oldest_received_age_seconds",
+        "Age of the oldest photo waiting for processing.",
+        oldest_received_photo_age,
+    )
