@@ -5,6 +5,7 @@ embedded mode of docs/architecture.md: SQLite and a local object folder under `v
 tasks run eagerly after commit, cache in local memory.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -78,6 +79,9 @@ TEMPLATES = [
     },
 ]
 
+if "DATABASE_URL" not in os.environ:
+    # Embedded mode on a fresh checkout: the SQLite file's folder (git-ignored) must exist.
+    VAR_DIR.mkdir(exist_ok=True)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'wuye-credit.sqlite3'}"),
 }
