@@ -56,3 +56,8 @@ bench: install ## Run every bench/bench_*.py, then write docs/performance.md
 clean: ## Remove caches (keeps .venv and var/, your local database and objects)
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	rm -rf .pytest_cache .ruff_cache .hypothesis var/static
+
+.PHONY: load
+# LOAD_ARGS passes options through, e.g. `make load LOAD_ARGS="--duration 60"`.
+load: install ## Load test: 200 inspectors + 50 tender + 20 public req/s for 5 min (bench/load)
+	$(PY) bench/load/runner.py $(LOAD_ARGS)

@@ -1,5 +1,6 @@
 """Authentication pieces shared by the mobile and bureau APIs: bearer auth and login throttle."""
 
+import hashlib
 import time
 
 from django.conf import settings
@@ -33,7 +34,9 @@ class BearerAuth(HttpBearer):
 
 
 def _failure_key(username: str) -> str:
-    return f"login-failures:{username.strip().lower()}"
+    # Hashed: usernames are user input, and cache keys must stay short and plain ASCII.
+    digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+    return f"login-failures:{digest}"
 
 
 def _recent_failures(username: str) -> list[float]:

@@ -8,6 +8,7 @@ turns it, ninja's validation and auth errors, 404s and anything unexpected into
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://wuye-credit.example/problems/"
+ERR_REQUEST_TOO_LARGE = "请求内容过大。"
 
 # Titles by status; `detail` carries the Chinese human explanation of the specific case.
 _TITLES = {
@@ -126,6 +128,12 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     def _not_found(request: HttpRequest, exc: Http404):
         return problem_response(404, "not_found", "未找到请求的资源。")
 
+    # A JSON body above DATA_UPLOAD_MAX_MEMORY_SIZE raises this when a view (or the tender
+    # signature check) first reads `request.body`; without a handler it was a 500.
+    @api.exception_handler(RequestDataTooBig)
+    def _too_large(request: HttpRequest, exc: RequestDataTooBig):
+        return problem_response(413, "request_too_large", ERR_REQUEST_TOO_LARGE)
+
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError):
         return problem_response(exc.status_code, f"http_{exc.status_code}", str(exc))
@@ -136,16 +144,49 @@ def install_problem_handlers(api: NinjaAPI) -> None:
         return problem_response(500, "internal_error", "服务器内部错误，请稍后重试。")
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+
+
+def _shared_error_statuses(operation: dict[str, Any]) -> list[int]:
+    """What the handlers above answer for any operation of this shape: 401 without a valid
+    credential; 400 for a body that is not JSON, 413 above DATA_UPLOAD_MAX_MEMORY_SIZE, 422
+    for a body or parameter of the wrong shape."""
+    statuses = [401] if operation.get("security") else []
+    if operation.get("requestBody"):
+        statuses += [400, 413, 422]
+    elif operation.get("parameters"):
+        statuses.append(422)
+    return statuses
+
+
 class ProblemDocumentedAPI(NinjaAPI):
-    """Documents what the problem handlers really send: every 4xx/5xx body of the OpenAPI
-    document is `application/problem+json`, not ninja's default `application/json`. (Found by
-    schemathesis' content-type check; generated clients choose their parser by this.)"""
+    """Documents what the problem handlers really send (found by schemathesis' status-code and
+    content-type checks; generated clients rely on both): every 4xx/5xx body is
+    `application/problem+json`, not ninja's default `application/json`, and the answers the
+    shared handlers give to any operation are listed on every operation they can reach."""
 
     def get_openapi_schema(self, **kwargs: Any):
         schema = super().get_openapi_schema(**kwargs)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                for status, response in operation.get("responses", {}).items():
+                responses = operation.setdefault("responses", {})
+                for status in _shared_error_statuses(operation):
+                    if status not in responses and str(status) not in responses:
+                        responses[status] = {
+                            "description": _TITLES[status],
+                            "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_SCHEMA}},
+                        }
+                for status, response in responses.items():
                     content = response.get("content", {})
                     if int(status) >= 400 and "application/json" in content:
                         content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")

@@ -68,9 +68,10 @@ def phase_train(model_path: Path, quick: bool) -> dict:
 
     last_day = START + timedelta(days=world_size["days"] - 1)
     train_cutoffs, holdout_cutoff = plan_cutoffs(last_day)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = train(world.event_tables(), train_cutoffs=train_cutoffs, holdout_cutoff=holdout_cutoff)
     train_seconds = time.perf_counter() - started
+    train_cpu_seconds = time.process_time() - cpu_started
     artifact = persistence.dumps(model)
     model_path.write_bytes(artifact)
 
@@ -83,6 +84,8 @@ def phase_train(model_path: Path, quick: bool) -> dict:
         "inspection_rows": len(world.inspections),
         "simulate_seconds": round(simulate_seconds, 2),
         "train_seconds": round(train_seconds, 2),
+        "train_cpu_seconds": round(train_cpu_seconds, 2),
+        "labelled_rows": model.metadata["n_available"],
         "training_rows": model.metadata["n_train"],
         "train_cutoffs": model.metadata["train_cutoffs"],
         "holdout_cutoff": model.metadata["holdout_cutoff"],
@@ -133,6 +136,7 @@ def phase_score(model_path: Path, quick: bool) -> dict:
     model = persistence.load(model_path)
     load_seconds = time.perf_counter() - started
     cutoff = START + timedelta(days=world_size["days"])
+    cpu_started = time.process_time()
     started = time.perf_counter()
     features = build_features(tables, cutoff)
     features_seconds = time.perf_counter() - started
@@ -144,6 +148,7 @@ def phase_score(model_path: Path, quick: bool) -> dict:
     started = time.perf_counter()
     enterprises = score_enterprises(compound_scores, tables.compounds)
     enterprise_seconds = time.perf_counter() - started
+    scoring_cpu_seconds = time.process_time() - cpu_started
     top = compound_scores.sort_values(ascending=False, kind="stable").index
     top = top[: int(len(top) * EXPLAIN_SHARE)]
     started = time.perf_counter()
@@ -156,11 +161,14 @@ def phase_score(model_path: Path, quick: bool) -> dict:
         "simulate_seconds": round(simulate_seconds, 2),
         "load_model_seconds": round(load_seconds, 2),
         "compounds_scored": len(compound_scores),
+        # Enterprises that manage no compound today have no model part (see score_enterprises).
+        "enterprises_in_world": world_size["n_enterprises"],
         "enterprises_scored": len(enterprises),
         "features_seconds": round(features_seconds, 2),
         "predict_seconds": round(predict_seconds, 2),
         "enterprise_aggregation_seconds": round(enterprise_seconds, 2),
         "scoring_seconds": round(scoring_seconds, 2),
+        "scoring_cpu_seconds": round(scoring_cpu_seconds, 2),
         "explained_rows": len(reasons),
         "explain_seconds": round(explain_seconds, 2),
         "example_reasons": [r.text for r in reasons[0]],
@@ -196,6 +204,7 @@ def main() -> None:
         print(json.dumps(to_jsonable(phase(args.model_path, args.quick)), ensure_ascii=False))
         return
 
+    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:
         model_path = Path(folder) / "risk-model.zip"
         trained = _run_phase("train", model_path, args.quick)
@@ -206,6 +215,8 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            # Other processes share the 2 cores: wall time under load says little, CPU time more.
+            "load_average_at_start": load_at_start,
             "load_average_at_end": os.getloadavg(),
         },
         "targets": {

@@ -1,91 +1,67 @@
 """Benchmark: signed tender look-ups through gunicorn against the unsigned `/api/tender/v1/ping`
 ninja operation on the same server.
 
-    python bench/bench_tender.py [--enterprises 20000] [--clients 32] [--seconds 10]
+    python bench/bench_tender.py [--enterprises 20000] [--clients 32] [--seconds 4] [--rounds 3]
+                                 [--gunicorn gthread:2:8,sync:4:1] [--no-redis]
 
-Starts a throwaway PostgreSQL on loopback (the embedded SQLite file when PostgreSQL is not
-installed), migrates, seeds `--enterprises` firms (a tenth with a record) and publishes a
-snapshot, then runs gunicorn (2 gthread workers × 8 threads: one per core of this machine) and
-a closed-loop load of `--clients` concurrent keep-alive connections, first against the trivial
-operation, then against `GET /enterprises/{uscc}` with every request freshly signed (signatures
-are made before the clock starts so the load generator spends its time sending). Targets: tender
-look-ups per second ≥ 0.8 × the trivial operation's, p99 ≤ 25 ms. Writes
-bench/results/tender.json.
+Starts a throwaway PostgreSQL with production durability (fsync and synchronous commit on) and
+Redis on loopback, migrates, seeds `--enterprises` firms (a tenth with a record), publishes a
+snapshot, then for each gunicorn setting (worker class : workers : threads; the first is the
+headline) runs a closed loop of `--clients` keep-alive connections, alternating the trivial
+operation and `GET /enterprises/{uscc}` of a random firm for `--rounds` rounds, so both see the
+same background load. Every look-up is freshly signed with its own nonce (signatures are made
+before the clock starts). Targets: look-ups per second ≥ 0.8 × the trivial operation's, p99 ≤
+25 ms. Writes bench/results/tender.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
+import itertools
 import json
 import os
-import platform
 import random
 import subprocess
-import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.harness import services as svc  # noqa: E402
+from _common import (
+    PYTHON,
+    ROOT,
+    GunicornSettings,
+    LoadResult,
+    Server,
+    get_request,
+    gunicorn,
+    machine,
+    postgresql,
+    redis,
+    run_closed_loop,
+    write_result,
+)
 
 RESULTS_PATH = ROOT / "bench" / "results" / "tender.json"
-PYTHON = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 TARGET_RATIO = 0.8
 TARGET_P99_MS = 25.0
-GUNICORN_WORKERS = 2  # one per core
-GUNICORN_THREADS = 8  # 2 × 8 = 16 in flight; the rest of 32 clients queue in the backlog
-WARMUP_S = 2.0
+PING_PATH = "/api/tender/v1/ping"
+WARMUP_S = 1.0  # each run opens fresh connections; their first second is not counted
+# Look-ups one client can send in one run: 32 clients at a few thousand answers a second
+# each send at most ~150 a second.
+DEFAULT_PER_CLIENT = 1500
 
 
 @dataclass(frozen=True)
-class Stack:
-    host: str
-    port: int
-    database: str
+class Seeded:
     client_id: str
     secret: str
     usccs: list[str]
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    requests: int
-    errors: int
-    seconds: float
-    rps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-
-
-@contextlib.contextmanager
-def database(folder: Path) -> Iterator[tuple[str, str]]:
-    """(DATABASE_URL, kind): a fresh PostgreSQL when installed, else a SQLite file."""
-    if svc.postgresql_missing():
-        yield f"sqlite:///{folder / 'bench.sqlite3'}", "sqlite"
-        return
-    folder.chmod(0o755)  # PostgreSQL runs as its own account when we are root
-    service, initdb = svc.prepare_postgresql(folder)
-    svc.finish_postgresql(service, initdb)
-    service.wait_ready()
-    svc.create_database(service)
-    try:
-        yield service.url, "postgresql"
-    finally:
-        service.stop()
-
-
-def environment(database_url: str, folder: Path) -> dict[str, str]:
+def environment(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_"))}
     env.update(
         {
@@ -100,6 +76,8 @@ def environment(database_url: str, folder: Path) -> dict[str, str]:
             "STATIC_ROOT": str(folder / "static"),
         }
     )
+    if redis_url:
+        env["REDIS_URL"] = f"{redis_url}/0"
     return env
 
 
@@ -145,7 +123,7 @@ print(json.dumps({"client_id": client.client_id, "secret": secret, "usccs": uscc
 """
 
 
-def prepare(env: dict[str, str], enterprises: int, snapshots: int) -> dict:
+def prepare(env: dict[str, str], enterprises: int, snapshots: int) -> Seeded:
     for command in (["migrate", "--no-input"], ["collectstatic", "--no-input"]):
         subprocess.run(
             [str(PYTHON), "manage.py", *command, "-v", "0"], cwd=ROOT, env=env, check=True
@@ -158,180 +136,162 @@ def prepare(env: dict[str, str], enterprises: int, snapshots: int) -> dict:
         capture_output=True,
         text=True,
     )
-    return json.loads(seeded.stdout.strip().splitlines()[-1])
+    return Seeded(**json.loads(seeded.stdout.strip().splitlines()[-1]))
+
+
+@dataclass(frozen=True)
+class Stack:
+    env: dict[str, str]
+    folder: Path
+    seeded: Seeded
+    service_pids: list[int]
+    database: str
+    redis: bool
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], folder: Path) -> Iterator[int]:
-    port = svc.free_port()
-    log = (folder / "gunicorn.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(GUNICORN),
-            "backend.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(GUNICORN_THREADS),
-            "--keep-alive",
-            "30",
-            "--backlog",
-            "256",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/api/tender/v1/ping")
-                if connection.getresponse().status == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not start; see " + str(folder / "gunicorn.log"))
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-@contextlib.contextmanager
-def running_stack(enterprises: int, snapshots: int = 1) -> Iterator[Stack]:
-    with tempfile.TemporaryDirectory(prefix="bench_tender_") as tmp:
+def seeded_stack(
+    *, prefix: str, enterprises: int, snapshots: int, with_redis: bool
+) -> Iterator[Stack]:
+    """PostgreSQL (and Redis) running, migrated and seeded; gunicorn is started per setting."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         folder = Path(tmp)
-        with database(folder) as (url, kind):
-            env = environment(url, folder)
-            seeded = prepare(env, enterprises, snapshots)
-            with gunicorn(env, folder) as port:
-                yield Stack(
-                    host="127.0.0.1",
-                    port=port,
-                    database=kind,
-                    client_id=seeded["client_id"],
-                    secret=seeded["secret"],
-                    usccs=seeded["usccs"],
-                )
+        with contextlib.ExitStack() as services:
+            database = services.enter_context(postgresql(folder))
+            cache = services.enter_context(redis(folder)) if with_redis else None
+            env = environment(database.url, cache.url if cache else "", folder)
+            yield Stack(
+                env=env,
+                folder=folder,
+                seeded=prepare(env, enterprises, snapshots),
+                service_pids=[s.popen.pid for s in (database, cache) if s and s.popen],
+                database="postgresql (fsync on)",
+                redis=cache is not None,
+            )
 
 
-Request = tuple[str, dict[str, str]]  # path, headers
-
-
-def run_load(stack: Stack, requests_per_client: list[list[Request]], seconds: float) -> LoadResult:
-    """Closed loop: each client sends its next request as soon as the previous answer is read.
-    Latencies of the first WARMUP_S seconds are discarded."""
-    latencies: list[list[float]] = [[] for _ in requests_per_client]
-    errors = [0] * len(requests_per_client)
-    barrier = threading.Barrier(len(requests_per_client) + 1)
-    start_box: list[float] = []
-
-    def client(index: int) -> None:
-        connection = http.client.HTTPConnection(stack.host, stack.port, timeout=10)
-        barrier.wait()
-        measure_from = start_box[0] + WARMUP_S
-        stop_at = measure_from + seconds
-        for path, headers in requests_per_client[index]:
-            sent = time.perf_counter()
-            if sent >= stop_at:
-                break
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            done = time.perf_counter()
-            if sent >= measure_from:
-                latencies[index].append(done - sent)
-                if response.status != 200:
-                    errors[index] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(requests_per_client))]
-    for thread in threads:
-        thread.start()
-    start_box.append(time.perf_counter())
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    every = sorted(x for per_client in latencies for x in per_client)
-    if not every:
-        raise RuntimeError("no request completed inside the measuring window")
-
-    def pct(q: float) -> float:
-        return round(every[min(len(every) - 1, int(q * len(every)))] * 1000, 2)
-
-    return LoadResult(
-        requests=len(every),
-        errors=sum(errors),
-        seconds=seconds,
-        rps=round(len(every) / seconds, 1),
-        p50_ms=pct(0.50),
-        p95_ms=pct(0.95),
-        p99_ms=pct(0.99),
-    )
-
-
-def signed_lookups(stack: Stack, count: int, rng: random.Random) -> list[Request]:
+def signed_lookups(seeded: Seeded, count: int, rng: random.Random) -> list[bytes]:
     from credit.signing import signed_headers
 
     requests = []
     for _ in range(count):
-        path = f"/api/tender/v1/enterprises/{rng.choice(stack.usccs)}"
+        path = f"/api/tender/v1/enterprises/{rng.choice(seeded.usccs)}"
         headers = signed_headers(
-            client_id=stack.client_id, secret=stack.secret, method="GET", path=path
+            client_id=seeded.client_id, secret=seeded.secret, method="GET", path=path
         )
-        requests.append((path, headers))
+        requests.append(get_request(path, headers))
     return requests
 
 
-def machine() -> dict:
+def combined(results: list[LoadResult]) -> dict:
+    """Rounds of the same operation: throughput over all rounds, the worst round's tail."""
+    seconds = sum(r.seconds for r in results)
+    requests = sum(r.requests for r in results)
     return {
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
+        "rps": round(requests / seconds, 1),
+        "p50_ms_median_round": sorted(r.p50_ms for r in results)[len(results) // 2],
+        "p99_ms_median_round": sorted(r.p99_ms for r in results)[len(results) // 2],
+        "p99_ms_worst_round": max(r.p99_ms for r in results),
+        "errors": sum(r.errors for r in results),
+        "dropped": sum(r.dropped for r in results),
+        "rounds": [asdict(r) for r in results],
     }
+
+
+def compare(server: Server, seeded: Seeded, args: argparse.Namespace) -> dict:
+    rng = random.Random(7)
+    ping = get_request(PING_PATH)
+    pings, lookups = [], []
+    for _ in range(args.rounds):
+        pings.append(
+            run_closed_loop(
+                server=server,
+                requests_per_client=[itertools.repeat(ping) for _ in range(args.clients)],
+                seconds=args.seconds,
+                warmup_s=WARMUP_S,
+            )
+        )
+        signed = [signed_lookups(seeded, args.per_client, rng) for _ in range(args.clients)]
+        lookups.append(
+            run_closed_loop(
+                server=server,
+                requests_per_client=[iter(r) for r in signed],
+                seconds=args.seconds,
+                warmup_s=WARMUP_S,
+            )
+        )
+    trivial, tender = combined(pings), combined(lookups)
+    ratio = round(tender["rps"] / trivial["rps"], 3)
+    return {
+        "gunicorn": server.settings.as_dict(),
+        "trivial_ping": trivial,
+        "tender_lookup": tender,
+        "ratio": ratio,
+        "passed": ratio >= TARGET_RATIO
+        and tender["p99_ms_median_round"] <= TARGET_P99_MS
+        and not (tender["errors"] or tender["dropped"]),
+    }
+
+
+def parse_settings(text: str) -> list[GunicornSettings]:
+    settings = []
+    for item in text.split(","):
+        worker_class, workers, threads = item.split(":")
+        settings.append(GunicornSettings(worker_class, int(workers), int(threads)))
+    return settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    # Upper bound on requests one client can send in a run (2 ms per request at best).
-    parser.add_argument("--per-client", type=int, default=4000)
+    parser.add_argument("--seconds", type=float, default=4.0, help="counted seconds per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-client", type=int, default=DEFAULT_PER_CLIENT)
+    parser.add_argument(
+        "--gunicorn",
+        default="gthread:2:8",
+        help="worker_class:workers:threads[,...]; the first is the headline figure",
+    )
+    parser.add_argument("--no-redis", action="store_true", help="the embedded nonce fallback")
     args = parser.parse_args()
-    rng = random.Random(7)
-    with running_stack(args.enterprises) as stack:
-        trivial = [[("/api/tender/v1/ping", {})] * args.per_client for _ in range(args.clients)]
-        ping = run_load(stack, trivial, args.seconds)
-        signed = [signed_lookups(stack, args.per_client, rng) for _ in range(args.clients)]
-        tender = run_load(stack, signed, args.seconds)
-    ratio = round(tender.rps / ping.rps, 3)
+    with seeded_stack(
+        prefix="bench_tender_",
+        enterprises=args.enterprises,
+        snapshots=1,
+        with_redis=not args.no_redis,
+    ) as stack:
+        runs = []
+        for settings in parse_settings(args.gunicorn):
+            with gunicorn(
+                env=stack.env,
+                folder=stack.folder,
+                settings=settings,
+                ready_path=PING_PATH,
+                extra_pids=stack.service_pids,
+            ) as server:
+                runs.append(compare(server, stack.seeded, args))
+    headline = runs[0]
     result = {
         "benchmark": "tender",
+        "command": "python bench/bench_tender.py",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "today": date.today().isoformat(),
         "database": stack.database,
+        "redis_nonce_guard": stack.redis,
         "enterprises": args.enterprises,
         "clients": args.clients,
-        "gunicorn": {"workers": GUNICORN_WORKERS, "threads": GUNICORN_THREADS},
-        "trivial_ping": ping.__dict__,
-        "tender_lookup": tender.__dict__,
-        "ratio": ratio,
+        "gunicorn": headline["gunicorn"],
+        "ratio": headline["ratio"],
+        "tender_rps": headline["tender_lookup"]["rps"],
+        "tender_p99_ms": headline["tender_lookup"]["p99_ms_median_round"],
+        "ping_rps": headline["trivial_ping"]["rps"],
         "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS},
-        "passed": ratio >= TARGET_RATIO and tender.p99_ms <= TARGET_P99_MS and not tender.errors,
+        "passed": headline["passed"],
         "machine": machine(),
+        "runs": runs,
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    write_result(RESULTS_PATH, result)
 
 
 if __name__ == "__main__":

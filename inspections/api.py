@@ -6,7 +6,7 @@ from backend.errors import make_api
 from backend.models import TokenAudience
 from credit.access import is_bureau_staff
 from credit.api import bureau_credit_router
-from inspections import complaints_api, review_api
+from inspections import complaints_api, plans_api, review_api
 from inspections.schemas import StaffOut, staff_out
 
 bureau_api = make_api(
@@ -29,3 +29,5 @@ bureau_api.add_router(
 bureau_api.add_router("/credit", bureau_credit_router)
 bureau_api.add_router("/review", review_api.router)
 bureau_api.add_router("/complaints", complaints_api.router)
+bureau_api.add_router("/plans", plans_api.plans_router)
+bureau_api.add_router("/model", plans_api.model_router)

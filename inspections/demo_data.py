@@ -13,20 +13,45 @@ only for projects that have none yet, so a second run — even on a later day �
 """
 
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import SYSTEM_ACTOR
-from credit.models import Enterprise, EnterpriseStatus, Region, RegionLevel, StaffRole
+from backend.errors import Problem
+from credit.demo import credit_history_seed
+from credit.models import (
+    CreditRecord,
+    Enterprise,
+    EnterpriseStatus,
+    Region,
+    RegionLevel,
+    StaffProfile,
+    StaffRole,
+)
+from credit.publication import snapshot_publish
+from credit.recompute import recompute_enterprise
 from credit.staff import staff_upsert
 from credit.validators import make_uscc
-from inspections.models import ManagementContract, Project, ProjectType
+from inspections.models import (
+    InspectionPlan,
+    ManagementContract,
+    Project,
+    ProjectType,
+    RiskModelVersion,
+)
+from inspections.risk.plan_services import plan_approve
+from inspections.risk.scoring import risk_score_all
+from inspections.risk.simulated_history import simulated_history_load
+from inspections.risk.training import risk_model_train
 from inspections.services.contracts import enterprise_scale_refresh
+from ml.simulator import simulate
 
 PROVINCE_CODE = "150000"
 PROVINCE_NAME = "内蒙古自治区"
@@ -501,3 +526,111 @@ def seed_demo(
         with transaction.atomic():
             step.run(ctx)
     return ctx
+
+
+# --- History, risk model and a plan -------------------------------------------------------------
+# The simulated world's routine visit rate: the bureau's target of two visits a year per compound.
+DEMO_VISITS_PER_YEAR = 2.0
+DEMO_PLAN_REGION = "150100"
+# One inspector's month: about one compound a working day.
+DEMO_PLAN_CAPACITY = 20
+HISTORY_REVIEWER = "reviewer_west"
+DEMO_ADMIN = "admin"
+
+
+def _staff_user(username: str):
+    return get_user_model().objects.get(username=username)
+
+
+def seed_credit_history(ctx: DemoContext) -> None:
+    """Records, a blacklisting and monthly snapshots through the credit services (credit.demo).
+    Skipped when the demo firms already have demo records."""
+    if CreditRecord.objects.filter(
+        enterprise_id__in=ctx.enterprise_ids, source_ref__startswith="demo-"
+    ).exists():
+        ctx.counts["credit_records_written"] = 0
+        return
+    summary = credit_history_seed(
+        enterprises=list(Enterprise.objects.filter(pk__in=ctx.enterprise_ids).order_by("uscc")),
+        rng=ctx.rng,
+        years=ctx.years,
+        today=ctx.today,
+        reviewer=_staff_user(HISTORY_REVIEWER),
+        approver=_staff_user(DEMO_ADMIN),
+    )
+    ctx.counts["credit_records_written"] = summary.records
+
+
+def seed_inspection_history(ctx: DemoContext) -> None:
+    """`ctx.years` of simulated inspections, findings and complaints at the demo compounds."""
+    project_ids = sorted(set(ctx.project_ids))
+    days = 365 * ctx.years
+    world = simulate(
+        len(ctx.enterprise_ids),
+        len(project_ids),
+        ctx.today - timedelta(days=days),
+        days,
+        ctx.seed,
+        visits_per_year=DEMO_VISITS_PER_YEAR,
+    )
+    inspectors = {
+        profile.user.username.removeprefix("inspector_"): profile
+        for profile in StaffProfile.objects.filter(
+            role=StaffRole.INSPECTOR, user__username__startswith="inspector_"
+        ).select_related("user")
+    }
+    summary = simulated_history_load(
+        world=world,
+        project_ids=project_ids,
+        inspectors=inspectors,
+        fallback_inspector=_staff_user(DEMO_ADMIN).staff_profile,
+        reviewer=_staff_user(HISTORY_REVIEWER),
+        namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"wuye-credit/demo-history/{ctx.seed}"),
+        today=ctx.today,
+    )
+    ctx.counts["inspections_written"] = summary.inspections
+
+
+def seed_risk_model(ctx: DemoContext) -> None:
+    """Train on the history, score everything, let the credit scores take the model part and
+    publish today's snapshot with it. Skipped when a model exists; a history too thin to learn
+    from (a tiny demo) is reported, not fatal."""
+    if RiskModelVersion.objects.exists():
+        ctx.counts["risk_models_trained"] = 0
+        return
+    try:
+        risk_model_train(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
+    except Problem as problem:
+        ctx.progress(f"      跳过 skipped: {problem.detail}")
+        ctx.counts["risk_models_trained"] = 0
+        return
+    risk_score_all(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
+    for enterprise_id in ctx.enterprise_ids:
+        recompute_enterprise(enterprise_id=enterprise_id, as_of=ctx.today)
+    snapshot_publish(actor=_staff_user(DEMO_ADMIN), as_of=ctx.today)
+    ctx.counts["risk_models_trained"] = 1
+
+
+def seed_inspection_plan(ctx: DemoContext) -> None:
+    """One approved plan for 呼和浩特 from next Monday, unless the region has a plan already."""
+    if InspectionPlan.objects.filter(region_id=DEMO_PLAN_REGION).exists():
+        ctx.counts["plans_written"] = 0
+        return
+    # Plans cannot start in the past, whatever day the demo pretends it is.
+    today = max(ctx.today, timezone.localdate())
+    plan_approve(
+        user=_staff_user(DEMO_ADMIN),
+        region_code=DEMO_PLAN_REGION,
+        capacity=DEMO_PLAN_CAPACITY,
+        start=today + timedelta(days=7 - today.weekday()),
+        seed=ctx.seed,
+    )
+    ctx.counts["plans_written"] = 1
+
+
+STEPS += [
+    DemoStep("信用记录 credit history", seed_credit_history),
+    DemoStep("巡查历史（模拟）inspection history", seed_inspection_history),
+    DemoStep("风险模型 risk model", seed_risk_model),
+    DemoStep("巡查计划 inspection plan", seed_inspection_plan),
+]

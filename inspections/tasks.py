@@ -68,3 +68,32 @@ def refresh_enterprise_scale() -> int:
     from inspections.services.contracts import enterprise_scale_refresh_all
 
     return enterprise_scale_refresh_all()
+
+
+@shared_task(name="inspections.score_risk")
+def score_risk() -> str:
+    """Nightly: score every compound and enterprise with the active model. Safe to repeat: it
+    overwrites today's estimates with the same numbers."""
+    from inspections.risk.scoring import risk_score_all
+
+    summary = risk_score_all()
+    if summary is None:
+        logger.info("score_risk: no active risk model yet")
+        return "no_model"
+    return summary.model_version
+
+
+@shared_task(name="inspections.train_risk_model")
+def train_risk_model() -> str:
+    """Monthly: train on everything known up to yesterday and register the version (active only
+    when none is; otherwise an admin promotes it from the model card). Retraining on the same
+    data registers nothing new."""
+    from backend.errors import Problem
+    from inspections.risk.training import risk_model_train
+
+    try:
+        row = risk_model_train()
+    except Problem as problem:  # not enough history yet: nothing to retry until next month
+        logger.warning("train_risk_model: %s", problem.detail)
+        return problem.code
+    return row.version

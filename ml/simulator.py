@@ -15,6 +15,8 @@ How the world works:
   National Day. A routine visit that finds an ordinary or serious violation is followed up
   (复查) with some probability a few weeks later, after partial rectification.
 - Complaints arrive monthly, more for bad quality and big compounds; some trigger an inspection.
+- About 8 % of compounds a year change manager (换物业), bad managers' compounds more often; the
+  compounds table shows today's manager, each event the manager of its day.
 - Awards (good records) come yearly, more for good quality.
 
 The returned ``World`` holds observable tables (what the bureau's database would hold) and
@@ -116,8 +118,9 @@ class World:
         complaint), n_minor, n_ordinary, n_serious, codes (";"-joined, "" for a clean visit).
     complaints: complaint_id, compound_id, enterprise_id, date, verified.
     awards: award_id, enterprise_id, date, code.
-    truth: compound_id, enterprise_id, month (first day), quality (enterprise's hidden quality),
-        p_violation (true probability that a routine visit that month finds ordinary/serious).
+    truth: compound_id, enterprise_id (manager that month), month (its first simulated day),
+        quality (the manager's hidden quality), p_violation (true probability that a routine
+        visit that month finds an ordinary or serious violation).
     """
 
     enterprises: pd.DataFrame

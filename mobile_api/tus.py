@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils.http import http_date
 from ninja import Router
 
+from backend.auth_api import ProblemOut
 from backend.errors import Problem, problem_response
 from backend.models import TokenAudience
 from backend.storage import StorageError
@@ -66,6 +67,40 @@ ERR_STORAGE = "文件存储暂时不可用，请稍后重试。"
 ERR_UNEXPECTED = "服务器内部错误，请稍后重试。"
 
 router = Router(tags=["uploads"])
+
+
+# --- OpenAPI description ------------------------------------------------------------------
+# These operations read raw headers and bodies, so ninja cannot infer their contract; without
+# this the document promised "200" for everything (schemathesis' status-code check found it).
+
+
+def _header(name: str, schema: dict, description: str) -> dict:
+    return {
+        "in": "header",
+        "name": name,
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+TUS_RESUMABLE_HEADER = _header("Tus-Resumable", {"type": "string", "enum": [TUS_VERSION]}, "tus")
+DIGITS = {"type": "string", "pattern": r"^[0-9]+$"}
+BEARER = [{"BearerAuth": []}]
+
+
+def _tus_doc(*headers: dict, body: bool = False) -> dict:
+    extra = {"parameters": [TUS_RESUMABLE_HEADER, *headers], "security": BEARER}
+    if body:
+        extra["requestBody"] = {
+            "required": True,
+            "content": {OFFSET_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    return extra
+
+
+def _problems(*statuses: int) -> dict:
+    return dict.fromkeys((401, 404, 412, 503, *statuses), ProblemOut)
 
 
 def _with_tus_headers(response: HttpResponse) -> HttpResponse:
@@ -166,7 +201,12 @@ def _options_response() -> HttpResponse:
 
 
 @router.api_operation(
-    ["OPTIONS"], "/uploads/", auth=None, operation_id="mobile_uploads_options", summary="tus 能力"
+    ["OPTIONS"],
+    "/uploads/",
+    auth=None,
+    response={204: None},
+    operation_id="mobile_uploads_options",
+    summary="tus 能力",
 )
 def uploads_options(request: HttpRequest):
     return _options_response()
@@ -176,6 +216,7 @@ def uploads_options(request: HttpRequest):
     ["OPTIONS"],
     "/uploads/{upload_id}",
     auth=None,
+    response={204: None},
     operation_id="mobile_upload_options",
     summary="tus 能力",
 )
@@ -186,6 +227,13 @@ def upload_options(request: HttpRequest, upload_id: str):
 @router.post(
     "/uploads/",
     auth=None,
+    response={201: None, **_problems(400, 413, 415, 422, 460)},
+    openapi_extra=_tus_doc(
+        _header("Upload-Length", DIGITS, "照片字节数，≤ 25 MiB"),
+        _header(
+            "Upload-Metadata", {"type": "string"}, "photo_uuid、filename、content_type（base64）"
+        ),
+    ),
     operation_id="mobile_upload_create",
     summary="创建照片上传（tus creation）/ create an upload",
 )
@@ -214,6 +262,8 @@ def create(request: HttpRequest):
     "/uploads/{upload_id}",
     auth=None,
     url_name="tus_upload",
+    response={200: None, **_problems()},
+    openapi_extra=_tus_doc(),
     operation_id="mobile_upload_head",
     summary="查询上传进度 / upload offset",
 )
@@ -226,6 +276,8 @@ def head(request: HttpRequest, upload_id: str):
 @router.patch(
     "/uploads/{upload_id}",
     auth=None,
+    response={204: None, **_problems(400, 409, 411, 413, 415, 460)},
+    openapi_extra=_tus_doc(_header("Upload-Offset", DIGITS, "本次数据的起始偏移量"), body=True),
     operation_id="mobile_upload_patch",
     summary="续传数据 / append bytes at Upload-Offset",
 )
@@ -250,6 +302,8 @@ def patch(request: HttpRequest, upload_id: str):
 @router.delete(
     "/uploads/{upload_id}",
     auth=None,
+    response={204: None, **_problems()},
+    openapi_extra=_tus_doc(),
     operation_id="mobile_upload_delete",
     summary="终止上传（tus termination）/ terminate an upload",
 )

@@ -30,7 +30,7 @@ from locust import FastHttpUser, between, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from credit.signing import signed_headers  # noqa: E402 - pure Python, no Django
+from credit.signing import signed_headers  # pure Python: the load generator loads no Django
 
 CONFIG = json.loads(Path(os.environ["LOAD_CONFIG"]).read_text())
 DATA = CONFIG["data"]
@@ -39,7 +39,8 @@ ERROR_BODY_CHARS = 300
 # JPEG markers: start of image, EXIF segment, comment segment.
 SOI, APP1, COM = b"\xff\xd8", b"\xff\xe1", b"\xff\xfe"
 PHOTOS = [path.read_bytes() for path in sorted(Path(CONFIG["photos_dir"]).glob("*.jpg"))]
-REQUEST_LOG = Path(CONFIG["request_log"]).open("a", buffering=1024 * 1024)
+# Open for the life of the locust process; closed by the `quitting` listener below.
+REQUEST_LOG = Path(CONFIG["request_log"]).open("a", buffering=1024 * 1024)  # noqa: SIM115
 
 
 @events.request.add_listener
@@ -117,7 +118,9 @@ class Inspector(FastHttpUser):
 
     def sync_catalogue(self) -> None:
         headers = {**self.headers, "If-None-Match": self.etag} if self.etag else self.headers
-        response = self.client.get(f"{MOBILE}/catalogue", headers=headers, name=f"{MOBILE}/catalogue")
+        response = self.client.get(
+            f"{MOBILE}/catalogue", headers=headers, name=f"{MOBILE}/catalogue"
+        )
         if response.status_code == 200:
             self.etag = response.headers.get("ETag", "")
             self.catalogue = response.json()["items"]
@@ -125,12 +128,10 @@ class Inspector(FastHttpUser):
     @task
     def inspect_one_compound(self) -> None:
         if not self.token:
-            self.wait()
             return
         self.sync_tasks()
         self.sync_catalogue()
         if not self.tasks or not self.catalogue:
-            self.wait()
             return
         task_ = random.choice(list(self.tasks.values()))
         inspection = str(uuid.uuid4())
@@ -149,8 +150,7 @@ class Inspector(FastHttpUser):
             f"{MOBILE}/inspections/{inspection}",
             headers=self.headers,
             name=f"{MOBILE}/inspections/{{uuid}}",
-        )
-        self.wait()
+        )  # locust waits once more before the next loop
 
     def put_inspection(self, inspection: str, task_: dict) -> bool:
         # A task is named by its first inspection only; later visits are ad hoc.

@@ -104,14 +104,10 @@ def _compounds(contracts: pd.DataFrame, as_of: date) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "compound_id": frame["compound_id"].astype(np.int64),
-            "enterprise_id": managers_on(
-                contracts, frame["compound_id"], [as_of] * len(frame)
-            ),
+            "enterprise_id": managers_on(contracts, frame["compound_id"], [as_of] * len(frame)),
             "area_m2": frame["area"].astype(float),
             "compound_type": frame["compound_type"].astype(str),
-            "build_year": np.where(
-                frame["old"].astype(bool), OLD_BUILD_YEAR, UNKNOWN_BUILD_YEAR
-            ),
+            "build_year": np.where(frame["old"].astype(bool), OLD_BUILD_YEAR, UNKNOWN_BUILD_YEAR),
             "region_code": frame["region"].astype(str),
         }
     )

@@ -202,6 +202,11 @@ def _loaded(version: str, key: str) -> TrainedModel:
     return persistence.loads(data)
 
 
+def forget_loaded_models() -> None:
+    """Drop the in-process model cache (tests that switch object stores, forked workers)."""
+    _loaded.cache_clear()
+
+
 def load_model(row: RiskModelVersion) -> TrainedModel:
     return _loaded(row.version, row.object_key)
 

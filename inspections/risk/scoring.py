@@ -24,7 +24,7 @@ from inspections.models import Project, ProjectRisk, RiskModelVersion
 from inspections.risk.features_orm import event_tables
 from inspections.risk.registry import load_active_model, load_reference
 from ml import metrics
-from ml.features import build_features
+from ml.features import SEASON_FEATURES, build_features
 from ml.model import TrainedModel, predict_proba, score_enterprises
 from ml.reasons import explain
 
@@ -58,9 +58,7 @@ def _silent(message: str) -> None:
 
 def score_compounds(model: TrainedModel, features: pd.DataFrame) -> CompoundScores:
     probability = predict_proba(model, features)
-    reasons = [
-        [reason.text for reason in row] for row in explain(model, features, top=TOP_REASONS)
-    ]
+    reasons = [[reason.text for reason in row] for row in explain(model, features, top=TOP_REASONS)]
     return CompoundScores(
         features=features,
         probability=pd.Series(probability, index=features.index),
@@ -164,10 +162,11 @@ def _riskiest_compound(scores: CompoundScores, managed: pd.DataFrame) -> pd.Seri
 
 def feature_drift(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
     """PSI of each feature shared by both frames, NaN values left out (an unknown value is not a
-    shift of the distribution); features empty on either side are skipped."""
+    shift of the distribution); features empty on either side are skipped, and so is the season
+    (the cutoff month is one value per population: it always "drifts" between two dates)."""
     drift = {}
     for column in reference.columns:
-        if column not in current.columns:
+        if column not in current.columns or column in SEASON_FEATURES:
             continue
         expected = reference[column].to_numpy(dtype=float)
         actual = current[column].to_numpy(dtype=float)

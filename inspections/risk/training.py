@@ -32,7 +32,12 @@ MIN_HISTORY_DAYS = 90
 # points and keep the stored sample under a few MB.
 REFERENCE_ROWS = 20_000
 # Enterprise size by compounds managed: a single-site firm, a local firm, a city player, a group.
-SIZE_BUCKETS = ((1, 1, "1个项目"), (2, 5, "2–5个项目"), (6, 20, "6–20个项目"), (21, None, "20个以上"))
+SIZE_BUCKETS = (
+    (1, 1, "1个项目"),
+    (2, 5, "2–5个项目"),
+    (6, 20, "6–20个项目"),
+    (21, None, "20个以上"),
+)
 
 ERR_NOT_ENOUGH_HISTORY = (
     "巡查历史不足：训练需要至少 {days} 天的巡查记录，并覆盖一个完整的 180 天留出期。"
@@ -67,7 +72,9 @@ def risk_model_train(
             holdout_cutoff=holdout,
             random_state=random_state,
         )
-    except ValueError as error:
+    # ZeroDivisionError: ml.model.evaluate divides by the past-findings precision, which is 0 on
+    # tiny hold-outs (reported in notes/ml-requests.md); either way there is too little data.
+    except (ValueError, ZeroDivisionError) as error:
         raise Problem(
             409, "not_enough_labels", ERR_NOT_ENOUGH_LABELS.format(detail=error)
         ) from error
@@ -150,9 +157,7 @@ def _segment_rows(frame: pd.DataFrame, column: str) -> list[dict[str, Any]]:
     return rows
 
 
-def drift_reference(
-    model, tables: EventTables, cutoff: date, *, random_state: int
-) -> pd.DataFrame:
+def drift_reference(model, tables: EventTables, cutoff: date, *, random_state: int) -> pd.DataFrame:
     """Features of every compound at the latest training cutoff (the population the model was
     trained for), with the model's probability, sampled down to `REFERENCE_ROWS`."""
     features = build_features(tables, cutoff).reset_index(drop=True)

@@ -9,12 +9,19 @@ import io
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
+from hypothesis import strategies as st
 
+from credit.models import Snapshot
 from credit.selectors import clear_snapshot_caches
 from credit.signing import signed_headers
 from credit.tender_auth import clear_client_cache
 from tests.fuzz.world import World, build_world
+
+# tus PATCH bodies: raw bytes of any length up to a few parts' worth of a photo.
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=4096))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,27 +74,79 @@ class SigningApp:
         return self.app(environ, start_response)
 
 
-def load_schema(path: str, app) -> schemathesis.BaseSchema:
-    """The document the API serves at `path`, as phones and platforms download it."""
-    response = Client().get(path)
-    assert response.status_code == 200, response.content
-    schema = schemathesis.openapi.from_dict(response.json())
+API_DOCUMENTS = {
+    "mobile": "/api/mobile/v1/openapi.json",
+    "bureau": "/api/bureau/v1/openapi.json",
+    "tender": "/api/tender/v1/openapi.json",
+}
+
+
+def real_ids(world: World) -> dict[str, object]:
+    """Path parameter values that name region A's real objects."""
+    a = world.a
+    return {
+        "inspection_uuid": str(a.inspection.uuid),
+        "finding_uuid": str(a.finding.uuid),
+        "photo_uuid": str(a.photo.uuid),
+        "upload_id": str(a.photo.uploads.get().id),
+        "record_id": a.record.id,
+        "uscc": a.enterprise_uscc,
+        "snapshot_id": Snapshot.objects.latest("id").id,
+    }
+
+
+def with_examples(document: dict, examples: dict[str, object]) -> dict:
+    """The document with `examples` as the example of every path parameter of that name, so
+    that schemathesis' example phase reaches real objects besides the random ids it makes."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in examples:
+                    parameter["example"] = examples[parameter["name"]]
+    return document
+
+
+@pytest.fixture
+def documents(world) -> dict[str, dict]:
+    """Each API's OpenAPI document as the API serves it to phones and platforms."""
+    served = {}
+    for name, path in API_DOCUMENTS.items():
+        response = Client().get(path)
+        assert response.status_code == 200, response.content
+        served[name] = with_examples(response.json(), real_ids(world))
+    return served
+
+
+@pytest.fixture
+def wsgi_app(documents):
+    """The real WSGI application, minus what Django's test client also switches off: the
+    connection clean-up around each request, which would close the test's open transaction.
+    (After `documents`: the test client reconnects the clean-up when it is done.)"""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield WSGIHandler()
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+def schema_for(document: dict, app) -> schemathesis.BaseSchema:
+    schema = schemathesis.openapi.from_dict(document)
     schema.app = app
     return schema
 
 
 @pytest.fixture
-def mobile_schema(world):
-    return load_schema("/api/mobile/v1/openapi.json", WSGIHandler())
+def mobile_schema(documents, wsgi_app):
+    return schema_for(documents["mobile"], wsgi_app)
 
 
 @pytest.fixture
-def bureau_schema(world):
-    return load_schema("/api/bureau/v1/openapi.json", WSGIHandler())
+def bureau_schema(documents, wsgi_app):
+    return schema_for(documents["bureau"], wsgi_app)
 
 
 @pytest.fixture
-def tender_schema(world):
+def tender_schema(world, documents, wsgi_app):
     client = world.a.tender_client
-    app = SigningApp(WSGIHandler(), client_id=client.client_id, secret=world.a.tender_secret)
-    return load_schema("/api/tender/v1/openapi.json", app)
+    app = SigningApp(wsgi_app, client_id=client.client_id, secret=world.a.tender_secret)
+    return schema_for(documents["tender"], app)

@@ -75,8 +75,8 @@ def mobile_token(profile: StaffProfile, *, device_id: str = "phone") -> tuple[st
     return pair.access_token, pair.refresh_token
 
 
-def bureau_token(profile: StaffProfile) -> str:
-    pair = token_pair_issue(user=profile.user, audience=TokenAudience.BUREAU, device_id="pc")
+def bureau_token(profile: StaffProfile, *, device_id: str = "pc") -> str:
+    pair = token_pair_issue(user=profile.user, audience=TokenAudience.BUREAU, device_id=device_id)
     return pair.access_token
 
 
@@ -125,7 +125,10 @@ def build_side(*, code: str, name: str, lat: float, lon: float, seed: int) -> Si
     ).obj
     data = jpeg(seed, exif=PHOTO_EXIF)
     slot = PhotoSlot(
-        photo_uuid=uuid.uuid4(), sha256=sha256(data), size_bytes=len(data), content_type="image/jpeg"
+        photo_uuid=uuid.uuid4(),
+        sha256=sha256(data),
+        size_bytes=len(data),
+        content_type="image/jpeg",
     )
     finding = finding_put(
         user=inspector.user,

@@ -16,6 +16,16 @@ pytestmark = pytest.mark.django_db
 TODAY = date(2025, 6, 1)
 
 
+REGISTRY_STEPS = 4  # regions, enterprises, projects and contracts, staff
+
+
+@pytest.fixture(autouse=True)
+def registry_steps_only(monkeypatch):
+    """These tests are about the registry steps; the history, model and plan steps appended
+    after them have their own tests (tests/inspections/risk/test_demo_history.py)."""
+    monkeypatch.setattr(demo_data, "STEPS", demo_data.STEPS[:REGISTRY_STEPS])
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Seeding hashes seven demo passwords; the production hasher takes ~0.5 s for each.

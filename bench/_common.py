@@ -1,0 +1,380 @@
+"""Shared pieces of the HTTP benchmarks (tender, public, uploads): the services on loopback,
+gunicorn with the production settings, a lean closed-loop load generator, percentiles and the
+machine description every result file carries.
+
+The load generator is one thread driving every connection through `selectors`, with the
+requests encoded before the clock starts, so it costs a few tens of microseconds per request
+instead of the ~0.3 ms of `http.client` (measured: it shows as `client_cpu_share` in every
+result, next to the CPU the server processes used in the same window).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import selectors
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.harness import services as svc  # noqa: E402 - needs the path above
+
+PYTHON = ROOT / ".venv" / "bin" / "python"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
+HOST = "127.0.0.1"
+# The throwaway clusters of the test harness run without fsync; the benchmarks measure what a
+# durable production database costs, so these settings are taken back out.
+NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+RECV_BYTES = 256 * 1024
+STARTUP_TIMEOUT_S = 60.0
+ERR_EXHAUSTED = "a client ran out of prepared requests; raise --per-client"
+
+
+# --- machine -----------------------------------------------------------------------------
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict:
+    """Where and under what load a figure was measured (other work on a 2-core machine moves
+    every latency; the load average says how much)."""
+    return {
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_average_1_5_15": load_average(),
+    }
+
+
+def write_result(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending sequence."""
+    if not ordered:
+        raise ValueError("no samples")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def postgresql(folder: Path) -> Iterator[svc.ServiceProcess]:
+    """A fresh PostgreSQL on loopback with production durability (fsync, synchronous commit)."""
+    folder.chmod(0o755)  # PostgreSQL runs as its own account when we are root
+    service, initdb = svc.prepare_postgresql(folder)
+    service.argv = _without_non_durable(service.argv)
+    svc.finish_postgresql(service, initdb)
+    service.wait_ready()
+    svc.create_database(service)
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def _without_non_durable(argv: list[str]) -> list[str]:
+    kept: list[str] = []
+    for arg in argv:
+        if arg in NON_DURABLE_SETTINGS:
+            kept.pop()  # its "-c"
+            continue
+        kept.append(arg)
+    return kept
+
+
+@contextlib.contextmanager
+def redis(folder: Path) -> Iterator[svc.ServiceProcess]:
+    service = svc.prepare_redis(folder)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def services_cpu_pids(*services: svc.ServiceProcess) -> list[int]:
+    return [s.popen.pid for s in services if s.popen is not None]
+
+
+# --- gunicorn ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GunicornSettings:
+    worker_class: str
+    workers: int
+    threads: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Server:
+    port: int
+    pid: int
+    log: Path
+    settings: GunicornSettings
+    extra_pids: list[int] = field(default_factory=list)  # database, Redis: their CPU counts too
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *,
+    env: dict[str, str],
+    folder: Path,
+    settings: GunicornSettings,
+    ready_path: str,
+    extra_pids: Sequence[int] = (),
+) -> Iterator[Server]:
+    """gunicorn with docker/gunicorn.conf.py (the production settings) bound to loopback, with
+    the worker class and counts under test; yields once `ready_path` answers 200."""
+    port = svc.free_port()
+    log_path = folder / "gunicorn.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "backend.wsgi:application",
+                "-c",
+                str(GUNICORN_CONF),
+                "--bind",
+                f"{HOST}:{port}",
+                "--worker-class",
+                settings.worker_class,
+                "--workers",
+                str(settings.workers),
+                "--threads",
+                str(settings.threads),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_ready(port, ready_path, process, log_path)
+            yield Server(port, process.pid, log_path, settings, list(extra_pids))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_until_ready(port: int, path: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{tail}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 2) as conn:
+            conn.sendall(get_request(path))
+            if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                return
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"gunicorn did not answer {path}:\n{tail}")
+
+
+def process_tree_rss(pid: int) -> int:
+    total = 0
+    with contextlib.suppress(psutil.NoSuchProcess):
+        master = psutil.Process(pid)
+        for process in [master, *master.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):  # a worker recycled mid-sample
+                total += process.memory_info().rss
+    return total
+
+
+def _tree_cpu_seconds(pids: Sequence[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(pid)
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = process.cpu_times()
+                    total += times.user + times.system
+    return total
+
+
+# --- load generator ----------------------------------------------------------------------
+
+
+def get_request(path: str, headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    clients: int
+    seconds: float
+    requests: int
+    errors: int  # answers other than 200
+    dropped: int  # requests lost with a connection the server closed
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    client_cpu_share: float  # of the whole machine (1.0 = every core busy)
+    server_cpu_share: float  # gunicorn master and workers
+    services_cpu_share: float  # PostgreSQL, Redis
+    load_average_1_5_15: list[float]
+
+
+class _Connection:
+    """One keep-alive client connection that sends its next request as soon as an answer is
+    complete; reconnects when the server closes (sync workers do after every answer)."""
+
+    def __init__(self, port: int, requests: Iterator[bytes]) -> None:
+        self.port = port
+        self.requests = requests
+        self.sock: socket.socket | None = None
+        self.buffer = bytearray()
+        self.sent_at = 0.0
+        self.must_reconnect = False
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection((HOST, self.port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        return sock
+
+    def send_next(self) -> bool:
+        request = next(self.requests, None)
+        if request is None:
+            return False
+        self.sent_at = time.perf_counter()
+        assert self.sock is not None
+        self.sock.sendall(request)
+        return True
+
+    def answer(self) -> int | None:
+        """The status once a whole answer is buffered, else None."""
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = bytes(self.buffer[:end]).decode("latin-1").lower()
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip() == "close":
+                self.must_reconnect = True
+        if len(self.buffer) < end + 4 + length:
+            return None
+        del self.buffer[: end + 4 + length]
+        return int(head[9:12])
+
+
+def run_closed_loop(
+    *,
+    server: Server,
+    requests_per_client: list[Iterator[bytes]],
+    seconds: float,
+    warmup_s: float,
+) -> LoadResult:
+    """Each client sends its next request as soon as its previous answer is complete. Answers
+    of the first `warmup_s` are not counted; CPU is read over the counted window only."""
+    selector = selectors.DefaultSelector()
+    connections = [_Connection(server.port, iter(r)) for r in requests_per_client]
+    for conn in connections:
+        selector.register(conn.connect(), selectors.EVENT_READ, conn)
+        conn.send_next()
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    measure_from, stop_at = started + warmup_s, started + warmup_s + seconds
+    cpu_marks: list[tuple[float, float, float]] = []
+
+    def mark() -> None:
+        cpu_marks.append(
+            (
+                time.process_time(),
+                _tree_cpu_seconds([server.pid]),
+                _tree_cpu_seconds(server.extra_pids),
+            )
+        )
+
+    def reconnect(key: selectors.SelectorKey, conn: _Connection) -> None:
+        selector.unregister(key.fileobj)
+        key.fileobj.close()
+        conn.buffer.clear()
+        conn.must_reconnect = False
+        selector.register(conn.connect(), selectors.EVENT_READ, conn)
+        if not conn.send_next():
+            raise RuntimeError(ERR_EXHAUSTED)
+
+    dropped = 0
+    while True:
+        now = time.perf_counter()
+        if not cpu_marks and now >= measure_from:
+            mark()
+        if now >= stop_at:
+            break
+        for key, _ in selector.select(timeout=0.5):
+            conn: _Connection = key.data
+            chunk = key.fileobj.recv(RECV_BYTES)
+            if not chunk:
+                # A worker that is recycled or shut down closes its idle keep-alive connections;
+                # a request sent on one just then is lost, as a real client would see it.
+                dropped += 1
+                reconnect(key, conn)
+                continue
+            conn.buffer += chunk
+            status = conn.answer()
+            if status is None:
+                continue
+            done = time.perf_counter()
+            if conn.sent_at >= measure_from and done < stop_at:
+                latencies.append(done - conn.sent_at)
+                errors += status != 200
+            if conn.must_reconnect:
+                reconnect(key, conn)
+            elif not conn.send_next():
+                raise RuntimeError(ERR_EXHAUSTED)
+    mark()
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    selector.close()
+    latencies.sort()
+    window = seconds * (os.cpu_count() or 1)
+    (client0, server0, extra0), (client1, server1, extra1) = cpu_marks[0], cpu_marks[-1]
+    return LoadResult(
+        clients=len(connections),
+        seconds=seconds,
+        requests=len(latencies),
+        errors=errors,
+        dropped=dropped,
+        rps=round(len(latencies) / seconds, 1),
+        p50_ms=round(percentile(latencies, 0.50) * 1000, 2),
+        p95_ms=round(percentile(latencies, 0.95) * 1000, 2),
+        p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
+        max_ms=round(latencies[-1] * 1000, 2),
+        client_cpu_share=round((client1 - client0) / window, 3),
+        server_cpu_share=round((server1 - server0) / window, 3),
+        services_cpu_share=round((extra1 - extra0) / window, 3),
+        load_average_1_5_15=load_average(),
+    )

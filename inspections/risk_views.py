@@ -1,0 +1,189 @@
+"""Bureau pages of the planner and the model card (staff session login). Same services and
+the same rules as the bureau API: reviewers and admins look, admins approve and promote."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from backend.errors import Problem
+from credit.access import region_scope_q, require_role, staff_profile_of
+from credit.models import Region, RegionLevel, StaffRole
+from inspections.models import SelectedBy
+from inspections.plans_api import plan_out, preview_out
+from inspections.risk.charts import plan_chart
+from inspections.risk.model_card import model_card
+from inspections.risk.plan_services import (
+    MAX_CAPACITY,
+    PLANNER_ROLES,
+    access_plan,
+    plan_approve,
+    plan_preview,
+)
+from inspections.risk.planner import DEFAULT_RANDOM_SHARE
+from inspections.risk.registry import risk_model_promote, risk_model_rollback
+from inspections.views import LOGIN_URL
+
+DEFAULT_CAPACITY = 60
+ERR_FORM = "请填写有效的区划、巡查次数（1–{max}）、开始日期（YYYY-MM-DD）和随机比例（0–1）。"
+MSG_APPROVED = "计划已批准，已派发 {n} 项任务。"
+MSG_PROMOTED = "已启用模型 {version}，评分将在后台更新。"
+MSG_ROLLED_BACK = "已回退到模型 {version}，评分将在后台更新。"
+
+
+def _forbidden(request: HttpRequest, problem: Problem) -> HttpResponse:
+    return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=403)
+
+
+def _is_admin(request: HttpRequest) -> bool:
+    profile = staff_profile_of(request.user)
+    return profile is not None and profile.role == StaffRole.ADMIN
+
+
+def next_monday(today: date) -> date:
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _plan_form(data) -> dict | None:
+    """The planner's four fields (seed optional) from a query or a form; None when invalid."""
+    try:
+        form = {
+            "region_code": data["region"],
+            "capacity": int(data["capacity"]),
+            "start": date.fromisoformat(data["start"]),
+            "random_share": float(data.get("random_share") or DEFAULT_RANDOM_SHARE),
+            "seed": int(data["seed"]) if data.get("seed") else None,
+        }
+    except (KeyError, ValueError):
+        return None
+    return form
+
+
+def _league_choices(request: HttpRequest):
+    return Region.objects.filter(
+        region_scope_q(request.user, "code"),
+        level__in=(RegionLevel.LEAGUE_CITY, RegionLevel.BANNER_COUNTY),
+        parent__isnull=False,  # the autonomous region itself is too wide for one round
+    ).order_by("code")
+
+
+@login_required(login_url=LOGIN_URL)
+def planner(request: HttpRequest) -> HttpResponse:
+    try:
+        require_role(request.user, *PLANNER_ROLES)
+    except Problem as problem:
+        return _forbidden(request, problem)
+    leagues = list(_league_choices(request))
+    today = timezone.localdate()
+    context = {
+        "leagues": leagues,
+        "is_admin": _is_admin(request),
+        "max_capacity": MAX_CAPACITY,
+        "form": {
+            "region": request.GET.get("region") or (leagues[0].code if leagues else ""),
+            "capacity": request.GET.get("capacity") or DEFAULT_CAPACITY,
+            "start": request.GET.get("start") or next_monday(today).isoformat(),
+            "random_share": request.GET.get("random_share") or DEFAULT_RANDOM_SHARE,
+        },
+    }
+    if "region" in request.GET:
+        form = _plan_form(request.GET)
+        if form is None:
+            messages.error(request, ERR_FORM.format(max=MAX_CAPACITY))
+        else:
+            try:
+                preview = plan_preview(user=request.user, **form)
+            except Problem as problem:
+                messages.error(request, problem.detail)
+            else:
+                shaped = preview_out(preview)
+                for item in shaped["items"]:
+                    item["selected_label"] = SelectedBy(item["selected_by"]).label
+                context["preview"] = shaped
+                context["chart"] = plan_chart(
+                    [(i["rank"], i["selected_by"], i["probability"]) for i in shaped["items"]]
+                )
+    return render(request, "inspections/risk/planner.html", context)
+
+
+@login_required(login_url=LOGIN_URL)
+@require_POST
+def plan_approve_view(request: HttpRequest) -> HttpResponse:
+    form = _plan_form(request.POST)
+    if form is None:
+        messages.error(request, ERR_FORM.format(max=MAX_CAPACITY))
+        return redirect("bureau:planner")
+    try:
+        plan = plan_approve(user=request.user, **form)
+    except Problem as problem:
+        if problem.status == 403:
+            return _forbidden(request, problem)
+        messages.error(request, problem.detail)
+        return redirect(reverse("bureau:planner") + "?" + request.POST.urlencode())
+    messages.success(request, MSG_APPROVED.format(n=plan.items.count()))
+    return redirect("bureau:plan", plan_id=plan.id)
+
+
+@login_required(login_url=LOGIN_URL)
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    try:
+        plan = access_plan(request.user, plan_id)
+    except Problem as problem:
+        if problem.status == 403:
+            return _forbidden(request, problem)
+        return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=404)
+    return render(request, "inspections/risk/plan.html", {"plan": plan_out(plan)})
+
+
+@login_required(login_url=LOGIN_URL)
+def model_card_view(request: HttpRequest) -> HttpResponse:
+    try:
+        card = model_card(user=request.user)
+    except Problem as problem:
+        if problem.status == 403:
+            return _forbidden(request, problem)
+        card = None  # no model yet: the page says so
+    holdout = card.holdout if card else {}
+    metric_rows = [
+        (label, holdout[key])
+        for key, label in (
+            ("model", "模型"),
+            ("logistic", "逻辑回归基线"),
+            ("past_findings", "按过去违规排序"),
+        )
+        if key in holdout
+    ]
+    return render(
+        request,
+        "inspections/risk/model_card.html",
+        {"card": card, "metric_rows": metric_rows, "is_admin": _is_admin(request)},
+    )
+
+
+def _model_action(request: HttpRequest, action, version: str, message: str) -> HttpResponse:
+    try:
+        row = action(user=request.user, version=version)
+    except Problem as problem:
+        if problem.status == 403:
+            return _forbidden(request, problem)
+        messages.error(request, problem.detail)
+    else:
+        messages.success(request, message.format(version=row.version))
+    return redirect("bureau:model")
+
+
+@login_required(login_url=LOGIN_URL)
+@require_POST
+def model_promote_view(request: HttpRequest, version: str) -> HttpResponse:
+    return _model_action(request, risk_model_promote, version, MSG_PROMOTED)
+
+
+@login_required(login_url=LOGIN_URL)
+@require_POST
+def model_rollback_view(request: HttpRequest, version: str) -> HttpResponse:
+    return _model_action(request, risk_model_rollback, version, MSG_ROLLED_BACK)

@@ -1,0 +1,155 @@
+"""PostgreSQL restarts while phones keep the production server (gunicorn, persistent database
+connections with health checks) busy: requests fail only while the database is down, none
+after it is back, and the phones' retried writes end as in a run without the restart."""
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from tests.faults.control import reconnect_database, wait_until
+from tests.faults.fingerprint import assert_same_end_state, reset_world, take_fingerprint
+from tests.faults.world import build_world, seeded_uuid
+from tests.mobile_api.phone import STARTED
+from tests.inspections import imagefactory
+
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CLIENTS = 4
+INSPECTIONS_PER_CLIENT = 40
+# The restart begins once the load is running, and the database comes back once clients have
+# met it down this many times.
+WARM_UP_ANSWERS = 30
+ANSWERS_WHILE_DOWN = 8
+# The phone app's offline queue resends a failed write after a pause.
+RESEND_PAUSE_S = 0.05
+MAX_SENDS = 400  # bounds a test that cannot pass; an outage of seconds needs far fewer
+
+
+@dataclass(frozen=True)
+class Exchange:
+    started: float
+    ended: float
+    method: str
+    status: int | None  # None: no HTTP answer at all
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status is None or self.status >= 500
+
+    def overlaps(self, start: float, end: float) -> bool:
+        return self.started <= end and self.ended >= start
+
+
+class LoadClient(threading.Thread):
+    """One phone: PUT an inspection (resent until the server takes it), then GET its task
+    feed, over and over, recording every exchange."""
+
+    def __init__(self, base_url: str, token: str, project_id: int, seed: int, log: list) -> None:
+        super().__init__(daemon=True)
+        self.api = f"{base_url}/api/mobile/v1"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.project_id, self.log = project_id, log
+        rng = random.Random(seed)
+        self.inspections = [seeded_uuid(rng) for _ in range(INSPECTIONS_PER_CLIENT)]
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for inspection_uuid in self.inspections:
+                self._put_until_taken(inspection_uuid)
+                self._send("GET", f"{self.api}/tasks")
+        except BaseException as exc:
+            self.failure = exc
+
+    def _put_until_taken(self, inspection_uuid) -> None:
+        body = {
+            "project_id": self.project_id,
+            "started_at": STARTED.isoformat(),
+            "location": {
+                "lat": imagefactory.HOHHOT_LAT,
+                "lon": imagefactory.HOHHOT_LON,
+                "accuracy_m": 10.0,
+            },
+        }
+        for _ in range(MAX_SENDS):
+            exchange = self._send("PUT", f"{self.api}/inspections/{inspection_uuid}", json=body)
+            if not exchange.failed:
+                assert exchange.status in (200, 201), exchange
+                return
+            time.sleep(RESEND_PAUSE_S)
+        raise AssertionError(f"inspection {inspection_uuid} was never taken")
+
+    def _send(self, method: str, url: str, **kwargs) -> Exchange:
+        started = time.monotonic()
+        try:
+            response = self.http.request(method, url, timeout=30, **kwargs)
+            status, error = response.status_code, ""
+        except requests.RequestException as exc:
+            status, error = None, repr(exc)
+        exchange = Exchange(started, time.monotonic(), method, status, error)
+        self.log.append(exchange)
+        return exchange
+
+
+def run_load(base_url: str, *, during=None) -> list[Exchange]:
+    """Every client's inspections, with `during(log)` run in this thread meanwhile."""
+    world = build_world(inspectors=CLIENTS)
+    log: list[Exchange] = []
+    clients = [
+        LoadClient(base_url, token, world.project_id, seed=index, log=log)
+        for index, token in enumerate(world.inspector_tokens)
+    ]
+    for client in clients:
+        client.start()
+    if during is not None:
+        during(log)
+    for client in clients:
+        client.join(120)
+        assert not client.is_alive(), "a load client never finished"
+        if client.failure is not None:
+            raise client.failure
+    return log
+
+
+def test_postgresql_restarts_under_load(gunicorn_server, services):
+    # Given the state a run without the restart ends in
+    reset_world()
+    log = run_load(gunicorn_server.url)
+    assert [e for e in log if e.failed] == []
+    baseline = take_fingerprint()
+
+    # When PostgreSQL stops (fast shutdown: every session is cut) and starts again under load
+    reset_world()
+    window: list[float] = []
+
+    def restart(log: list[Exchange]) -> None:
+        wait_until(lambda: len(log) >= WARM_UP_ANSWERS, "the load to warm up")
+        window.append(time.monotonic())
+        services.postgresql.stop()
+        try:
+            wait_until(
+                lambda: sum(e.started > window[0] for e in log) >= ANSWERS_WHILE_DOWN,
+                "clients to meet the database down",
+            )
+        finally:
+            services.postgresql.start()
+            window.append(time.monotonic())
+
+    log = run_load(gunicorn_server.url, during=restart)
+    reconnect_database()
+
+    # Then requests failed only while it was down, and none after it was back
+    down, up = window
+    failed = [e for e in log if e.failed]
+    assert failed, "no request met the database down: the test proved nothing"
+    assert [e for e in failed if not e.overlaps(down, up)] == []
+    assert [e for e in log if e.started > up and e.failed] == []
+    assert sum(e.started > up for e in log) >= CLIENTS  # every client went on after it
+    # and the resent writes ended as without the restart
+    assert_same_end_state(baseline, take_fingerprint())

@@ -1,0 +1,115 @@
+"""Bureau pages: the planner (ranked list, reasons, inline SVG) and the model card."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from credit.models import StaffRole
+from inspections.models import InspectionPlan, RiskModelStatus, RiskModelVersion
+from tests.factories import ProjectFactory, staff
+from tests.inspections.risk.test_plans_api import model_row
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(profile) -> Client:
+    client = Client()
+    client.force_login(profile.user)
+    return client
+
+
+@pytest.fixture
+def round_start():
+    today = timezone.localdate()
+    return today + timedelta(days=7 - today.weekday())
+
+
+@pytest.fixture
+def compounds(db):
+    staff(role=StaffRole.INSPECTOR, regions=("150100",))
+    return [ProjectFactory(name=f"青城小区{i}") for i in range(3)]
+
+
+def test_planner_page_shows_the_ranked_list_with_reasons_and_a_chart(
+    planner_reviewer, compounds, round_start
+):
+    response = signed_in(planner_reviewer).get(
+        "/bureau/plans/", {"region": "150100", "capacity": 3, "start": round_start.isoformat()}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('<rect class="bar-overdue"') == 3
+    assert all(c.name in html for c in compounds)
+    assert "从未巡查" in html and "超过12个月未巡查" in html
+    assert "批准计划需要管理员账号" in html  # reviewers look, admins approve
+    assert "<script" not in html
+
+
+def test_admin_approves_from_the_page(planner_admin, compounds, round_start):
+    client = signed_in(planner_admin)
+    page = client.get(
+        "/bureau/plans/",
+        {"region": "150100", "capacity": 2, "start": round_start.isoformat(), "seed": "3"},
+    )
+    assert "批准计划并派发任务" in page.content.decode()
+
+    response = client.post(
+        "/bureau/plans/approve/",
+        {"region": "150100", "capacity": "2", "start": round_start.isoformat(), "seed": "3"},
+    )
+
+    plan = InspectionPlan.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/bureau/plans/{plan.id}/"
+    detail = client.get(response["Location"]).content.decode()
+    assert "已派发 2 项任务" in detail and compounds[0].name in detail
+
+
+def test_bad_planner_input_is_explained_not_crashing(planner_reviewer, compounds):
+    response = signed_in(planner_reviewer).get(
+        "/bureau/plans/", {"region": "150100", "capacity": "x", "start": "soon"}
+    )
+
+    assert response.status_code == 200
+    assert "请填写有效的区划" in response.content.decode()
+
+
+def test_inspectors_get_the_forbidden_page(compounds):
+    inspector = staff(role=StaffRole.INSPECTOR, regions=("150100",))
+
+    assert signed_in(inspector).get("/bureau/plans/").status_code == 403
+    assert signed_in(inspector).get("/bureau/model/").status_code == 403
+
+
+def test_model_card_page_draws_calibration_and_offers_admins_the_buttons(
+    planner_reviewer, planner_admin
+):
+    model_row("risk-hgb-old", RiskModelStatus.RETIRED)
+    model_row("risk-hgb-now", RiskModelStatus.ACTIVE, days=30)
+
+    as_reviewer = signed_in(planner_reviewer).get("/bureau/model/").content.decode()
+    as_admin = signed_in(planner_admin).get("/bureau/model/").content.decode()
+
+    assert as_reviewer.count("<circle") == 2  # one dot per calibration group
+    assert "呼和浩特市" in as_reviewer and "建议重新训练" in as_reviewer
+    assert "/bureau/model/risk-hgb-now/rollback/" not in as_reviewer
+    assert "/bureau/model/risk-hgb-now/rollback/" in as_admin
+    assert "/bureau/model/risk-hgb-old/promote/" in as_admin
+
+
+def test_admin_promotes_from_the_page(planner_admin):
+    model_row("risk-hgb-old", RiskModelStatus.ACTIVE)
+    model_row("risk-hgb-new", RiskModelStatus.CANDIDATE, days=30)
+
+    response = signed_in(planner_admin).post("/bureau/model/risk-hgb-new/promote/")
+
+    assert response.status_code == 302
+    assert RiskModelVersion.objects.get(status="active").version == "risk-hgb-new"
+
+
+def test_model_page_without_a_model_says_how_to_get_one(planner_reviewer):
+    html = signed_in(planner_reviewer).get("/bureau/model/").content.decode()
+
+    assert "train_risk_model" in html
