@@ -148,3 +148,19 @@ def test_parquet_and_feather_without_pyarrow_say_what_to_install(
     )
     assert code == 2
     assert f"reading {suffix} files needs pyarrow: pip install pyarrow" in err
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".feather"])
+def test_parquet_and_feather_tables_give_the_same_report_as_csv(table, tmp_path, capsys, suffix):
+    frame = pd.read_csv(table)
+    other = tmp_path / f"table{suffix}"
+    getattr(frame, "to_parquet" if suffix == ".parquet" else "to_feather")(other)
+    argv = ["--target", "y", "--time-col", "period", "--id-col", "id", "--drop", "noise"]
+
+    code_csv, from_csv, _ = _run(["evaluate", "--table", str(table), *argv], capsys)
+    code_other, from_other, _ = _run(["evaluate", "--table", str(other), *argv], capsys)
+
+    assert code_csv == code_other == 0
+    csv_report, other_report = json.loads(from_csv), json.loads(from_other)
+    for key in ("n_train", "n_test", "base_rate", "roc_auc", "precision_at_k"):
+        assert other_report[key] == pytest.approx(csv_report[key])
