@@ -5,8 +5,10 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
@@ -64,3 +66,18 @@ def login_check(*, username: str, password: str) -> AbstractBaseUser:
         raise Problem(401, "invalid_credentials", ERR_INVALID_CREDENTIALS)
     cache.delete(_failure_key(username))
     return user
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """The bureau web login: the same per-username throttle as the APIs' sign-in."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        password = self.cleaned_data.get("password") or ""
+        if username and password:
+            try:
+                self.user_cache = login_check(username=username, password=password)
+            except Problem as problem:
+                raise ValidationError(problem.detail, code=problem.code) from problem
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data

@@ -112,6 +112,12 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# Bureau staff (reviewers, admins) sign in to the web pages here; the Django admin is only for
+# admins (is_staff), so it cannot be the login page of reviewers.
+LOGIN_URL = "/bureau/login/"
+LOGIN_REDIRECT_URL = "/bureau/"
+LOGOUT_REDIRECT_URL = "/bureau/login/"
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
 STORAGES = {

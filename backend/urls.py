@@ -2,9 +2,11 @@
 `backend` allowed to import the apps (see import-linter contracts)."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from backend import health
+from backend.auth import ThrottledAuthenticationForm
 from backend.observability import metrics_view
 from backend.storage_views import signed_object
 from credit.api import tender_api
@@ -25,6 +27,12 @@ urlpatterns = [
     path("api/tender/v1/", tender_api.urls),
     path("objects/<str:token>", signed_object, name="signed-object"),
     path("credit/", include("credit.urls")),
+    path(
+        "bureau/login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
+    path("bureau/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("bureau/credit/", include("credit.bureau_urls")),
     path("bureau/", include("inspections.urls")),
 ]

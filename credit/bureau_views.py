@@ -33,7 +33,7 @@ MSG_INVALID = "请检查填写的内容。"
 
 
 def staff_page(view: Callable) -> Callable:
-    @login_required(login_url="/admin/login/")
+    @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not is_bureau_staff(request.user):

@@ -27,7 +27,6 @@ from inspections.risk.plan_services import (
 )
 from inspections.risk.planner import DEFAULT_RANDOM_SHARE
 from inspections.risk.registry import risk_model_promote, risk_model_rollback
-from inspections.views import LOGIN_URL
 
 DEFAULT_CAPACITY = 60
 ERR_FORM = "请填写有效的区划、巡查次数（1–{max}）、开始日期（YYYY-MM-DD）和随机比例（0–1）。"
@@ -72,7 +71,7 @@ def _league_choices(request: HttpRequest):
     ).order_by("code")
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 def planner(request: HttpRequest) -> HttpResponse:
     try:
         require_role(request.user, *PLANNER_ROLES)
@@ -111,7 +110,7 @@ def planner(request: HttpRequest) -> HttpResponse:
     return render(request, "inspections/risk/planner.html", context)
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 @require_POST
 def plan_approve_view(request: HttpRequest) -> HttpResponse:
     form = _plan_form(request.POST)
@@ -129,7 +128,7 @@ def plan_approve_view(request: HttpRequest) -> HttpResponse:
     return redirect("bureau:plan", plan_id=plan.id)
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     try:
         plan = access_plan(request.user, plan_id)
@@ -140,7 +139,7 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "inspections/risk/plan.html", {"plan": plan_out(plan)})
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 def model_card_view(request: HttpRequest) -> HttpResponse:
     try:
         card = model_card(user=request.user)
@@ -177,13 +176,13 @@ def _model_action(request: HttpRequest, action, version: str, message: str) -> H
     return redirect("bureau:model")
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 @require_POST
 def model_promote_view(request: HttpRequest, version: str) -> HttpResponse:
     return _model_action(request, risk_model_promote, version, MSG_PROMOTED)
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 @require_POST
 def model_rollback_view(request: HttpRequest, version: str) -> HttpResponse:
     return _model_action(request, risk_model_rollback, version, MSG_ROLLED_BACK)

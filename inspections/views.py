@@ -22,7 +22,6 @@ from inspections.schemas import review_finding_out
 from inspections.selectors import review_queue
 from inspections.services import finding_review
 
-LOGIN_URL = "/admin/login/"
 # A reviewer decides one finding at a time and looks at every photo; 20 keeps the page light.
 REVIEW_PAGE_SIZE = 20
 FLAG_LABELS = {
@@ -35,7 +34,7 @@ MSG_CONFIRMED = "已确认，已生成信用记录（编号 {record}）。"
 MSG_REJECTED = "已驳回。"
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "inspections/home.html", {})
 
@@ -44,7 +43,7 @@ def _forbidden(request: HttpRequest, problem: Problem) -> HttpResponse:
     return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=403)
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 def review_desk(request: HttpRequest) -> HttpResponse:
     try:
         require_reviewer(request.user)
@@ -70,7 +69,7 @@ def review_desk(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required(login_url=LOGIN_URL)
+@login_required
 @require_POST
 def review_decide(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
     try:

@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -55,9 +56,11 @@ SECTION_START, SECTION_END = "<!-- load -->", "<!-- /load -->"
 VENV_BIN = Path(sys.executable).parent
 MB = 1024 * 1024
 SAMPLE_EVERY_S = 1.0
-# Each constant-rate user sends 2 requests a second, so a reply may take up to 500 ms before
-# the user falls behind its rate; more users would only cost the load generator memory.
-PER_USER_RPS = 2.0
+# Each constant-rate user sends one request a second, so a reply may take up to a second
+# before the user falls behind its rate (a closed loop would hide a slow server).
+PER_USER_RPS = 1.0
+# Five preloaded workers on a busy 2-core machine can take most of a minute to answer.
+GUNICORN_START_TIMEOUT_S = 120.0
 # An inspector's step (walk, frame a photo, type a note) takes 10–30 s: about one inspection
 # every four minutes, some fifteen times a real field pace, so 200 phones load like 3,000.
 THINK_S = (10.0, 30.0)
@@ -153,7 +156,7 @@ def start_gunicorn(stack: Stack) -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + svc.STARTUP_TIMEOUT_S
+    deadline = time.monotonic() + GUNICORN_START_TIMEOUT_S
     while time.monotonic() < deadline:
         with (
             contextlib.suppress(OSError),
@@ -209,17 +212,20 @@ class Sampler(threading.Thread):
             return [root, *root.children(recursive=True)]
         return []
 
-    def group_figures(self, root_pid: int) -> tuple[float, float]:
-        """(RSS in MB, CPU seconds used since the last sample) over a process and children."""
-        rss, cpu = 0, 0.0
+    def group_figures(self, root_pid: int) -> tuple[float, float, float]:
+        """(RSS MB, PSS MB, CPU seconds used since the last sample) over a process and its
+        children. RSS counts the pages forked workers share once per worker; PSS splits them."""
+        rss, pss, cpu = 0, 0, 0.0
         for process in self.processes(root_pid):
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                rss += process.memory_info().rss
+                memory = process.memory_full_info()
+                rss += memory.rss
+                pss += memory.pss
                 times = process.cpu_times()
                 total = times.user + times.system
                 cpu += total - self.cpu_seen.get(process.pid, 0.0 if self.samples else total)
                 self.cpu_seen[process.pid] = total
-        return rss / MB, cpu
+        return rss / MB, pss / MB, cpu
 
     def run(self) -> None:
         from backend.observability import celery_queue_lengths
@@ -231,8 +237,9 @@ class Sampler(threading.Thread):
             now = time.monotonic()
             elapsed, last = max(now - last, 1e-3), now
             for name, pid in self.groups.items():
-                rss, cpu = self.group_figures(pid)
+                rss, pss, cpu = self.group_figures(pid)
                 sample[f"{name}_rss_mb"] = round(rss, 1)
+                sample[f"{name}_pss_mb"] = round(pss, 1)
                 sample[f"{name}_cpu_pct"] = round(100 * cpu / elapsed, 1)
             sample["machine_cpu_pct"] = psutil.cpu_percent(interval=None)
             with contextlib.suppress(Exception):  # a failed probe leaves a gap, not a crash
@@ -338,10 +345,13 @@ def resource_figures(samples: list[dict], groups: list[str], start: float, end: 
     figures: dict = {}
     for name in groups:
         rss = [s[f"{name}_rss_mb"] for s in during]
+        pss = [s[f"{name}_pss_mb"] for s in during]
         cpu = [s[f"{name}_cpu_pct"] for s in during[1:]] or [0.0]
         figures[name] = {
             "rss_peak_mb": max(rss),
             "rss_end_mb": rss[-1],
+            "pss_peak_mb": max(pss),
+            "pss_end_mb": pss[-1],
             "cpu_mean_pct_of_one_core": round(statistics.fmean(cpu), 1),
             "cpu_peak_pct_of_one_core": max(cpu),
         }
@@ -473,13 +483,18 @@ def markdown(result: dict) -> str:
         )
     lines += [
         "",
-        "| process | RSS peak MB | RSS at end MB | CPU mean (% of one core) |",
-        "|---|---:|---:|---:|",
+        "Memory is summed over each server's processes (gunicorn: master and workers). RSS",
+        "counts the pages the forked workers share once per worker; PSS shares them out.",
+        "",
+        "| process | RSS peak MB | RSS at end MB | PSS peak MB | PSS at end MB "
+        "| CPU mean (% of one core) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name in result["process_groups"]:
         f = res[name]
         lines.append(
-            f"| {name} | {f['rss_peak_mb']} | {f['rss_end_mb']} | {f['cpu_mean_pct_of_one_core']} |"
+            f"| {name} | {f['rss_peak_mb']} | {f['rss_end_mb']} | {f['pss_peak_mb']} "
+            f"| {f['pss_end_mb']} | {f['cpu_mean_pct_of_one_core']} |"
         )
     machine = res["machine"]
     catch = result["catch_up"]
@@ -538,6 +553,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> int:
+    # A SIGTERM (a CI timeout, a `kill`) unwinds through `finally`, stopping every server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parse_args()
     command = " ".join(["python", "bench/load/runner.py", *sys.argv[1:]])
     # A third of the run, at most 100 s: 200 sign-ins × 0.8 s of CPU need about that long on

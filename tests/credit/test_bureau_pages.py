@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_anonymous_users_are_sent_to_login(client):
     response = client.get("/bureau/credit/")
 
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/bureau/login/")
 
 
 def test_inspectors_are_refused(client, inspector):

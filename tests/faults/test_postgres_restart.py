@@ -23,7 +23,7 @@ INSPECTIONS_PER_CLIENT = 40
 # The restart begins once the load is running, and the database comes back once clients have
 # met it down this many times.
 WARM_UP_ANSWERS = 30
-ANSWERS_WHILE_DOWN = 8
+ANSWERS_WHILE_DOWN = 1
 # The phone app's offline queue resends a failed write after a pause.
 RESEND_PAUSE_S = 0.05
 MAX_SENDS = 400  # bounds a test that cannot pass; an outage of seconds needs far fewer

@@ -80,7 +80,7 @@ def bureau_token(profile: StaffProfile, *, device_id: str = "pc") -> str:
     return pair.access_token
 
 
-def _uploaded_and_processed(user, slot: PhotoSlot, data: bytes) -> Photo:
+def upload_and_process(user, slot: PhotoSlot, data: bytes) -> Photo:
     upload = upload_create(
         user=user,
         photo_uuid=slot.photo_uuid,
@@ -140,7 +140,7 @@ def build_side(*, code: str, name: str, lat: float, lon: float, seed: int) -> Si
         location=None,
         photos=[slot],
     ).obj
-    photo = _uploaded_and_processed(inspector.user, slot, data)
+    photo = upload_and_process(inspector.user, slot, data)
     inspection = inspection_submit(
         user=inspector.user,
         inspection_uuid=inspection.uuid,
