@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
@@ -34,11 +34,14 @@ from credit.rulebook import KIND_GOOD
 from credit.scoring import tender_terms
 from credit.selectors import (
     active_rulebook,
+    entry_standing,
     latest_entry,
     latest_snapshot,
+    latest_snapshot_id,
     rulebook_for_version,
     snapshot_changes,
     snapshot_entries_by_uscc,
+    snapshot_memo,
 )
 from credit.tender_auth import TenderSignatureAuth, tender_call_record
 from credit.validators import normalise_uscc
@@ -305,6 +308,11 @@ def tender_enterprises_batch(request: HttpRequest, body: BatchIn):
     return items
 
 
+# Keys of the snapshot memo (credit.selectors.snapshot_memo).
+STANDING_KEY = "tender-standing"
+SNAPSHOT_REF_KEY = ("tender-snapshot-ref",)
+
+
 @tender_api.get(
     "/enterprises/{uscc}",
     response={200: TenderEnterpriseOut, **TENDER_ERRORS},
@@ -313,8 +321,35 @@ def tender_enterprises_batch(request: HttpRequest, body: BatchIn):
 )
 @recorded
 def tender_enterprise_get(request: HttpRequest, uscc: str):
-    snapshot, entry = _lookup(request, uscc)
-    return _entry_out(entry, snapshot)
+    """The hot path of the tender platform: the answer is rendered once per snapshot and code
+    and then served as bytes (no query, no validation). A code found in the memo is one the
+    snapshot holds, hence valid; any other code is checked (422) before it is looked up."""
+    snapshot_id = latest_snapshot_id()
+    memo = snapshot_memo(snapshot_id) if snapshot_id is not None else {}
+    body = memo.get((STANDING_KEY, uscc))
+    if body is None:
+        code = _valid_uscc(uscc)
+        if snapshot_id is None:
+            raise Problem(404, "no_snapshot", ERR_NO_SNAPSHOT)
+        request.tender_snapshot_id = snapshot_id
+        body = memo.get((STANDING_KEY, code)) or _standing_body(request, snapshot_id, code)
+        memo[(STANDING_KEY, code)] = body
+    request.tender_snapshot_id = snapshot_id
+    return HttpResponse(body, content_type=tender_api.get_content_type())
+
+
+def _standing_body(request: HttpRequest, snapshot_id: int, code: str) -> bytes:
+    """The JSON ninja itself would send for the entry (same schema, same renderer)."""
+    entry = entry_standing(snapshot_id=snapshot_id, uscc=code)
+    if entry is None:
+        raise Problem(404, "unknown_enterprise", ERR_UNKNOWN_ENTERPRISE)
+    memo = snapshot_memo(snapshot_id)
+    snapshot = memo.get(SNAPSHOT_REF_KEY)
+    if snapshot is None:
+        snapshot = Snapshot.objects.only("id", "published_at", "sha256").get(pk=snapshot_id)
+        memo[SNAPSHOT_REF_KEY] = snapshot
+    data = TenderEnterpriseOut.model_validate(_entry_out(entry, snapshot)).model_dump()
+    return tender_api.renderer.render(request, data, response_status=200)
 
 
 @tender_api.get(

@@ -61,6 +61,9 @@ RECORD_FIELDS = (
 _FINGERPRINT_MULTIPLIER = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
 DIRTY_BATCH = 500
+# The scoring task stores an average line and two reasons of the riskiest compound; a score's
+# explanation stays readable with at most this many model lines.
+MODEL_REASONS_SHOWN = 3
 
 
 def record_input(row: CreditRecord) -> RecordInput:
@@ -79,12 +82,16 @@ def record_input(row: CreditRecord) -> RecordInput:
 
 
 def risk_input(risk: EnterpriseRisk | None) -> RiskInput | None:
+    """The stored estimate with its top reasons, which every published score shows beside the
+    model's points (a JSON list of strings; anything else in it is not shown)."""
     if risk is None:
         return None
+    reasons = risk.reasons if isinstance(risk.reasons, list) else []
     return RiskInput(
         probability=risk.probability,
         population_mean=risk.population_mean,
         model_version=risk.model_version,
+        reasons=tuple(text for text in reasons if isinstance(text, str))[:MODEL_REASONS_SHOWN],
     )
 
 

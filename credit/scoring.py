@@ -26,6 +26,7 @@ from decimal import Decimal
 import numpy as np
 
 from credit.rulebook import KIND_BAD, KIND_GOOD, SEVERITIES, SEVERITY_SERIOUS, Rulebook
+from ml.features import DEFAULT_HORIZON_DAYS as MODEL_HORIZON_DAYS
 
 STATUS_PENDING = "pending"
 STATUS_EFFECTIVE = "effective"
@@ -113,9 +114,12 @@ class RecordInput:
 
 @dataclass(frozen=True)
 class RiskInput:
-    probability: float  # calibrated probability of a serious violation next period
+    # Calibrated probability that an inspection finds an ordinary or serious violation at one of
+    # the enterprise's compounds within the next MODEL_HORIZON_DAYS (the risk model's label).
+    probability: float
     population_mean: float  # p_ref: mean probability over all scored enterprises
     model_version: str
+    reasons: tuple[str, ...] = ()  # the model's own top reasons, plain Chinese
 
     def __post_init__(self) -> None:
         for name in ("probability", "population_mean"):
@@ -636,14 +640,17 @@ def _bonus_cap_reason(rulebook: Rulebook, *, excess_c: int) -> Reason:
 def _model_reasons(
     risk: RiskInput, model_c: int, *, has_serious: bool, rulebook: Rulebook
 ) -> list[Reason]:
+    """The model line with its points, the serious-record rule when it held the lift back, then
+    the model's own reasons (why this probability)."""
     reasons = [
         Reason(
             "model_adjustment",
-            f"风险模型 {risk.model_version}：下期严重违规概率 {risk.probability:.1%}，"
-            f"全体平均 {risk.population_mean:.1%}（调整上限 ±{rulebook.model.cap} 分）",
-            f"Risk model {risk.model_version}: probability of a serious violation next period "
-            f"{risk.probability:.1%}, population mean {risk.population_mean:.1%} "
-            f"(capped at ±{rulebook.model.cap})",
+            f"风险模型 {risk.model_version}：未来{MODEL_HORIZON_DAYS}天内被查出一般或严重违规的"
+            f"概率 {risk.probability:.1%}，全体平均 {risk.population_mean:.1%}"
+            f"（调整上限 ±{rulebook.model.cap} 分）",
+            f"Risk model {risk.model_version}: probability of an ordinary or serious violation "
+            f"found within the next {MODEL_HORIZON_DAYS} days {risk.probability:.1%}, "
+            f"population mean {risk.population_mean:.1%} (capped at ±{rulebook.model.cap})",
             points=_points(model_c),
         )
     ]
@@ -655,6 +662,10 @@ def _model_reasons(
                 "An effective serious record: the model may not raise the score",
             )
         )
+    reasons += [
+        Reason("model_reason", f"风险模型：{text}", f"Risk model factor: {text}")
+        for text in risk.reasons
+    ]
     return reasons
 
 

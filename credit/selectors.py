@@ -110,13 +110,55 @@ def latest_entry(*, uscc: str) -> SnapshotEntry | None:
     return None if snapshot_id is None else _entry(snapshot_id, uscc)
 
 
+# Things derived from one snapshot (rendered answers, chart data): a published snapshot never
+# changes, so they stay right for as long as it is the latest. One dict per process, replaced
+# when another snapshot becomes the latest and emptied when it reaches SNAPSHOT_MEMO_SIZE keys.
+SNAPSHOT_MEMO_SIZE = 65_536
+_memo: tuple[int | None, dict] = (None, {})  # rebound whole, so never seen half-updated
+
+
+def snapshot_memo(snapshot_id: int) -> dict:
+    """The per-process memo of `snapshot_id`. Callers only get and set keys (atomic under the
+    GIL), and must key by everything else their value depends on."""
+    global _memo
+    memo_id, memo = _memo
+    if memo_id != snapshot_id or len(memo) >= SNAPSHOT_MEMO_SIZE:
+        memo = {}
+        _memo = (snapshot_id, memo)
+    return memo
+
+
 def clear_snapshot_caches() -> None:
-    """Forget cached entries and the latest snapshot id (after a publication in this process,
-    and between tests whose rolled-back databases reuse ids)."""
+    """Forget cached entries, memos and the latest snapshot id (after a publication in this
+    process, and between tests whose rolled-back databases reuse ids)."""
+    global _memo
     _entry.cache_clear()
     rulebook_for_version.cache_clear()
+    _memo = (None, {})
     with _latest_lock:
         _latest_seen[:] = [0.0, None]
+
+
+# What a tender look-up shows of an entry: not its records, the heaviest column.
+STANDING_FIELDS = (
+    "snapshot_id",
+    "uscc",
+    "name",
+    "grade",
+    "score",
+    "rule_score",
+    "model_adjustment",
+    "blacklisted",
+    "blacklist_reason",
+)
+
+
+def entry_standing(*, snapshot_id: int, uscc: str) -> SnapshotEntry | None:
+    return (
+        SnapshotEntry.objects.filter(snapshot_id=snapshot_id, uscc=uscc)
+        .only(*STANDING_FIELDS)
+        .first()
+    )
 
 
 def snapshot_entry(*, snapshot: Snapshot, uscc: str) -> SnapshotEntry | None:

@@ -8,6 +8,8 @@ own transaction and queues `credit.recompute_enterprise` on commit; the periodic
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -53,6 +55,7 @@ ERR_RULE_SOURCE = "来源“{source}”不能登记{kind}。"
 ERR_DECIDED_IN_FUTURE = "认定日期不能晚于今天。"
 ERR_INVALID = "提交的信息不完整或不符合要求。"
 ERR_PROBABILITY = "概率须在 0 到 1 之间。"
+ERR_DUPLICATE_RISKS = "a scoring run gives each enterprise at most one estimate"
 ERR_OBJECTION_CLOSED = "该记录已过异议期或不处于异议期内，不能提出异议。"
 ERR_OBJECTION_EXISTS = "该记录已有异议。"
 ERR_NO_OPEN_OBJECTION = "该记录没有待处理的异议。"
@@ -441,6 +444,84 @@ def risk_update(
     )
     enterprise_mark_dirty(enterprise_id=enterprise.id)
     return risk
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """One enterprise's estimate from a scoring run (see `risks_update`)."""
+
+    enterprise_id: int
+    probability: float
+    reasons: Sequence[str] = ()
+
+
+# Rows per INSERT … ON CONFLICT / UPDATE: 2,000 rows of a few hundred bytes keep each statement
+# well under a MB and far below PostgreSQL's 65,535 bind parameters (7 per risk row).
+RISK_BATCH = 2000
+
+
+@transaction.atomic
+def risks_update(*, risks: Sequence[RiskRow], model_version: str, population_mean: float) -> int:
+    """`risk_update` for a whole scoring run: upsert every estimate in chunks, flag the
+    enterprises dirty in bulk, audit the run once and queue ONE `credit.recompute_dirty` after
+    commit (not one recompute per enterprise). Returns the number of estimates stored."""
+    probabilities = [float(population_mean), *(float(r.probability) for r in risks)]
+    if not all(0.0 <= value <= 1.0 for value in probabilities):
+        raise Problem(422, "invalid_probability", ERR_PROBABILITY)
+    enterprise_ids = [risk.enterprise_id for risk in risks]
+    if len(set(enterprise_ids)) != len(enterprise_ids):
+        raise ValueError(ERR_DUPLICATE_RISKS)  # one upsert cannot touch a row twice
+    rows = [
+        EnterpriseRisk(
+            enterprise_id=risk.enterprise_id,
+            probability=float(risk.probability),
+            population_mean=float(population_mean),
+            model_version=model_version,
+            reasons=list(risk.reasons),
+        )
+        for risk in risks
+    ]
+    EnterpriseRisk.objects.bulk_create(
+        rows,
+        batch_size=RISK_BATCH,
+        update_conflicts=True,
+        unique_fields=["enterprise"],
+        update_fields=["probability", "population_mean", "model_version", "reasons", "updated_at"],
+    )
+    enterprises_mark_dirty(enterprise_ids=enterprise_ids)
+    audit_append(
+        actor=SYSTEM_ACTOR,
+        action="credit.risks_updated",
+        object_type="enterprise_risk",
+        object_id=model_version,
+        payload={
+            "model_version": model_version,
+            "population_mean": float(population_mean),
+            "enterprises": len(rows),
+        },
+    )
+    from credit.tasks import recompute_dirty_task
+
+    # A lost message only delays the blend: the flags are committed and the sweeper runs anyway.
+    enqueue_on_commit(recompute_dirty_task)
+    return len(rows)
+
+
+def enterprises_mark_dirty(*, enterprise_ids: Sequence[int]) -> None:
+    """`enterprise_mark_dirty` for many enterprises, without queuing anything: a score row is
+    created where missing (already dirty), then every row is flagged. Flagging after creating
+    means a row created concurrently by a running recompute is flagged too once that recompute
+    commits (the UPDATE waits for its lock)."""
+    now = timezone.now()
+    for start in range(0, len(enterprise_ids), RISK_BATCH):
+        chunk = list(enterprise_ids[start : start + RISK_BATCH])
+        EnterpriseScore.objects.bulk_create(
+            [EnterpriseScore(enterprise_id=i, dirty_since=now) for i in chunk],
+            ignore_conflicts=True,
+        )
+        EnterpriseScore.objects.filter(pk__in=chunk).update(
+            dirty=True, dirty_since=Coalesce("dirty_since", models.Value(now))
+        )
 
 
 def enterprise_scale_update(

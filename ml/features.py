@@ -19,14 +19,18 @@ stored as the previous day in UTC.
 
 No leakage: features at ``cutoff`` use only events dated strictly before ``cutoff``; labels use
 only inspections in ``[cutoff, cutoff + horizon_days)``. The compound attributes (area, type,
-build year, manager) are taken as they are now, which is safe because they do not depend on
-findings.
+build year) are taken as they are now, which is safe because they do not depend on findings.
+The manager is not: owners replace managers partly *because* of findings, so a compounds table
+of today describes, at an old cutoff, the firm that took over later. ``build_dataset`` therefore
+takes ``compounds_at(day)``, the compounds table with the managers of that day, and uses it for
+every cutoff; without it, ``tables.compounds`` serves every cutoff (fine for scoring today and
+for analyst tables that only know today's managers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -126,6 +130,10 @@ class EventTables:
                 )
         if self.compounds["compound_id"].duplicated().any():
             raise ValueError(ERR_DUPLICATE_COMPOUNDS)
+
+
+# The compounds table as it was on a given day (same schema as ``EventTables.compounds``).
+CompoundsAt = Callable[[date], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -269,16 +277,31 @@ def build_labels(
     return labels.reset_index()
 
 
+def tables_at(
+    tables: EventTables, cutoff: date, compounds_at: CompoundsAt | None = None
+) -> EventTables:
+    """``tables`` with the compounds (and so the managers) of ``cutoff`` when known."""
+    if compounds_at is None:
+        return tables
+    return replace(tables, compounds=compounds_at(cutoff))
+
+
 def build_dataset(
-    tables: EventTables, cutoffs: Sequence[date], horizon_days: int = DEFAULT_HORIZON_DAYS
+    tables: EventTables,
+    cutoffs: Sequence[date],
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    *,
+    compounds_at: CompoundsAt | None = None,
 ) -> Dataset:
-    """Features and labels for each cutoff, stacked in cutoff order."""
+    """Features and labels for each cutoff, stacked in cutoff order; with ``compounds_at``, each
+    cutoff sees the compounds and managers of its own day (see the module docstring)."""
     if not cutoffs:
         raise ValueError(ERR_NO_CUTOFFS)
     parts = []
     for cutoff in sorted(cutoffs):
-        labels = build_labels(tables, cutoff, horizon_days)
-        features = build_features(tables, cutoff).loc[labels["compound_id"].to_numpy()]
+        at_cutoff = tables_at(tables, cutoff, compounds_at)
+        labels = build_labels(at_cutoff, cutoff, horizon_days)
+        features = build_features(at_cutoff, cutoff).loc[labels["compound_id"].to_numpy()]
         parts.append((cutoff, features, labels))
     return Dataset(
         features=pd.concat([p[1] for p in parts], ignore_index=True),

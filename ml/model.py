@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -37,6 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from ml import metrics
 from ml.features import (
     DEFAULT_HORIZON_DAYS,
+    CompoundsAt,
     Dataset,
     EventTables,
     build_dataset,
@@ -133,15 +135,21 @@ def train(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     random_state: int = 0,
     k: float = DEFAULT_K,
+    compounds_at: CompoundsAt | None = None,
 ) -> TrainedModel:
-    """Fit on ``train_cutoffs`` and record hold-out metrics at ``holdout_cutoff`` in metadata."""
+    """Fit on ``train_cutoffs`` and record hold-out metrics at ``holdout_cutoff`` in metadata.
+
+    ``compounds_at(day)`` gives the compounds table as it was on that day (managers then); every
+    cutoff, hold-out included, then sees the firm that managed each compound at the time. Without
+    it every cutoff sees ``tables.compounds`` (today's managers), see ``build_dataset``.
+    """
     for cutoff in train_cutoffs:
         if cutoff + timedelta(days=horizon_days) > holdout_cutoff:
             raise ValueError(
                 ERR_OVERLAP.format(cutoff=cutoff, horizon=horizon_days, holdout=holdout_cutoff)
             )
-    training = build_dataset(tables, train_cutoffs, horizon_days)
-    holdout = build_dataset(tables, [holdout_cutoff], horizon_days)
+    training = build_dataset(tables, train_cutoffs, horizon_days, compounds_at=compounds_at)
+    holdout = build_dataset(tables, [holdout_cutoff], horizon_days, compounds_at=compounds_at)
     window = {
         "train_cutoffs": sorted(train_cutoffs),
         "holdout_cutoff": holdout_cutoff,
@@ -225,8 +233,9 @@ def evaluate(model: TrainedModel, dataset: Dataset, *, k: float = DEFAULT_K) -> 
         "model": metrics.ranking_report(y, model_scores, k),
         "logistic": metrics.ranking_report(y, logistic_proba(model, dataset.features), k),
         "past_findings": metrics.ranking_report(y, past, k),
-        "precision_ratio_vs_past_findings": metrics.precision_at_k(y, model_scores, k)
-        / metrics.precision_at_k(y, past, k),
+        "precision_ratio_vs_past_findings": precision_ratio(
+            metrics.precision_at_k(y, model_scores, k), metrics.precision_at_k(y, past, k)
+        ),
         "days_earlier": {
             "model": metrics.simulated_days_earlier(dates, y, model_scores),
             "past_findings": metrics.simulated_days_earlier(dates, y, past),
@@ -239,6 +248,15 @@ def evaluate(model: TrainedModel, dataset: Dataset, *, k: float = DEFAULT_K) -> 
             "perfect": metrics.first_half_share(dates, y, y)[1],
         },
     }
+
+
+def precision_ratio(model_precision: float, reference_precision: float) -> float:
+    """Model precision over the reference's; nan (JSON null) when the reference found nothing in
+    its top k, as small hold-outs (one region, a 15-firm demo) often do: the ratio is undefined
+    there, like the other metrics without the data to define them."""
+    if reference_precision == 0 or math.isnan(reference_precision):
+        return math.nan
+    return model_precision / reference_precision
 
 
 def _aligned(model: TrainedModel, X: pd.DataFrame) -> pd.DataFrame:

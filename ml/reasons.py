@@ -6,8 +6,11 @@ that feature (the scaler's mean and scale are the training population's). Rows a
 by the logistic baseline even when ranked by the boosted model: its additive contributions are
 exact for itself and a faithful summary of a model that is itself close to additive.
 
-Only features with a readable sentence take part (a "type_hospital = 0" is no reason). Order:
-largest absolute contribution first, ties by feature order; ``top`` (default 3) per row.
+Only features with a readable sentence take part (a "type_hospital = 0" is no reason), and an
+amount of nothing ("近365天有0次严重违规") never raises risk: when a rare count has a negative
+coefficient, a zero sits above the population's mean contribution, which is arithmetic, not a
+reason a planner can act on. Order: largest absolute contribution first, ties by feature order;
+``top`` (default 3) per row.
 """
 
 from __future__ import annotations
@@ -72,7 +75,9 @@ def explain(
         candidates = [
             j
             for j, text in enumerate(texts)
-            if text is not None and _wanted(row_contrib[j], direction)
+            if text is not None
+            and _wanted(row_contrib[j], direction)
+            and not _nothing_raises(names[j], row_values[j], row_contrib[j])
         ]
         # Stable sort on -|c| keeps feature order among equal contributions.
         ranked = sorted(candidates, key=lambda j: -abs(row_contrib[j]))[:top]
@@ -88,6 +93,11 @@ def _wanted(contribution: float, direction: str) -> bool:
     return True
 
 
+def _nothing_raises(feature: str, value: float, contribution: float) -> bool:
+    template = TEMPLATES.get(feature)
+    return contribution > 0 and isinstance(template, _Count) and template.rounded(value) == 0
+
+
 def contribution_matrix(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
     """(rows, features) log-odds contributions against the training population."""
     pipeline = model.explainer
@@ -96,8 +106,22 @@ def contribution_matrix(model: TrainedModel, X: pd.DataFrame) -> np.ndarray:
     return standardised * pipeline[-1].coef_[0]
 
 
-def _count(template: str) -> Callable[[float], str]:
-    return lambda value: template.format(n=round(value))
+@dataclass(frozen=True)
+class _Count:
+    """A sentence about an amount of something, shown with ``digits`` decimals."""
+
+    template: str  # with an ``{n}`` field
+    digits: int = 0
+
+    def rounded(self, value: float) -> float:
+        return round(value, self.digits) if self.digits else round(value)
+
+    def __call__(self, value: float) -> str:
+        return self.template.format(n=self.rounded(value))
+
+
+def _count(template: str) -> _Count:
+    return _Count(template)
 
 
 def _flag(text: str) -> Callable[[float], str | None]:
@@ -142,9 +166,11 @@ TEMPLATES: dict[str, Callable[[float], str | None]] = {
     "ent_compounds": _count("所属企业管理{n}个项目"),
     "ent_inspections_365d": _count("所属企业近365天被巡查{n}次"),
     "ent_violation_rate_365d": lambda v: f"所属企业近365天巡查违规率{v:.0%}",
-    "ent_minor_per_visit_365d": lambda v: f"所属企业近365天每次巡查平均{v:.1f}项轻微问题",
+    "ent_minor_per_visit_365d": _Count("所属企业近365天每次巡查平均{n:.1f}项轻微问题", digits=1),
     "ent_serious_365d": _count("所属企业近365天有{n}次严重违规"),
-    "ent_complaints_180d_per_compound": lambda v: f"所属企业近180天每个项目平均{v:.1f}件投诉",
+    "ent_complaints_180d_per_compound": _Count(
+        "所属企业近180天每个项目平均{n:.1f}件投诉", digits=1
+    ),
     "ent_awards_1095d": _count("所属企业近三年获{n}项表彰"),
     "cutoff_month": lambda v: (
         "预测期不含冬季"

@@ -16,7 +16,8 @@ How the world works:
   (复查) with some probability a few weeks later, after partial rectification.
 - Complaints arrive monthly, more for bad quality and big compounds; some trigger an inspection.
 - About 8 % of compounds a year change manager (换物业), bad managers' compounds more often; the
-  compounds table shows today's manager, each event the manager of its day.
+  compounds table shows today's manager, each event the manager of its day, and
+  ``World.compounds_at(day)`` the managers of any day (for leakage-free training cutoffs).
 - Awards (good records) come yearly, more for good quality.
 
 The returned ``World`` holds observable tables (what the bureau's database would hold) and
@@ -121,6 +122,8 @@ class World:
     truth: compound_id, enterprise_id (manager that month), month (its first simulated day),
         quality (the manager's hidden quality), p_violation (true probability that a routine
         visit that month finds an ordinary or serious violation).
+    handovers: compound_id, previous_enterprise_id, date (first day of the new manager, who is
+        the one in ``compounds``); one row per compound that changed hands.
     """
 
     enterprises: pd.DataFrame
@@ -131,6 +134,7 @@ class World:
     truth: pd.DataFrame
     start: date
     days: int
+    handovers: pd.DataFrame
 
     def event_tables(self) -> EventTables:
         return EventTables(
@@ -139,6 +143,18 @@ class World:
             complaints=self.complaints,
             awards=self.awards,
         )
+
+    def compounds_at(self, day: date) -> pd.DataFrame:
+        """``compounds`` with the managers of ``day`` (a handover dated ``day`` has happened)."""
+        later = self.handovers[self.handovers["date"].to_numpy() > np.datetime64(day, "D")]
+        previous = (
+            later.set_index("compound_id")["previous_enterprise_id"]
+            .reindex(self.compounds["compound_id"].to_numpy())
+            .to_numpy()
+        )
+        current = self.compounds["enterprise_id"].to_numpy()
+        managers = np.where(np.isnan(previous), current, previous).astype(np.int64)
+        return self.compounds.assign(enterprise_id=managers)
 
 
 def simulate(
@@ -185,6 +201,7 @@ def simulate(
         truth=truth,
         start=start,
         days=days,
+        handovers=_handover_table(managers, day_dates),
     )
 
 
@@ -288,6 +305,17 @@ def _handovers(rng, before: np.ndarray, weight: np.ndarray, quality: np.ndarray,
     newcomer = rng.choice(len(weight), len(before), p=weight / weight.sum())
     after = np.where(changes, newcomer, before)
     return _Managers(before=before, after=after, change_day=change_day)
+
+
+def _handover_table(managers: _Managers, day_dates: np.ndarray) -> pd.DataFrame:
+    changed = np.nonzero(managers.after != managers.before)[0]
+    return pd.DataFrame(
+        {
+            "compound_id": changed.astype(np.int64) + 1,
+            "previous_enterprise_id": managers.before[changed].astype(np.int64) + 1,
+            "date": day_dates[managers.change_day[changed]].astype("datetime64[ns]"),
+        }
+    )
 
 
 def _quality_paths(rng, log_size: np.ndarray, n_months: int) -> np.ndarray:

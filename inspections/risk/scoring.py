@@ -1,6 +1,7 @@
 """Nightly scoring (data flow 4): features as of today → active model → compound risks with
-reasons → enterprise risks through `credit.services.risk_update` (which flags the enterprise
-for recompute, so the credit blend follows) → drift against the training population.
+reasons → enterprise risks through `credit.services.risks_update` (one bulk upsert that flags the
+enterprises and queues one recompute sweep, so the credit blend follows) → drift against the
+training population.
 
 Enterprise risk is the mean probability over the compounds it manages today (see
 `ml.model.score_enterprises`), and `population_mean` (p_ref of the credit blend) is the mean of
@@ -18,8 +19,7 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from credit.models import Enterprise
-from credit.services import risk_update
+from credit.services import RiskRow, risks_update
 from inspections.models import Project, ProjectRisk, RiskModelVersion
 from inspections.risk.features_orm import event_tables
 from inspections.risk.registry import load_active_model, load_reference
@@ -130,7 +130,7 @@ def _write_enterprise_risks(
     riskiest = _riskiest_compound(scores, managed)
     names = dict(Project.objects.filter(pk__in=riskiest.to_list()).values_list("id", "name"))
     reasons_of = dict(zip(scores.probability.index, scores.reasons, strict=True))
-    firms = Enterprise.objects.in_bulk(enterprises["enterprise_id"].astype(int).to_list())
+    rows = []
     for enterprise_id, p, n in enterprises[["enterprise_id", "p", "n_compounds"]].itertuples(
         index=False
     ):
@@ -139,13 +139,11 @@ def _write_enterprise_risks(
             MSG_RISKIEST.format(name=names.get(compound_id, compound_id), reason=text)
             for text in reasons_of[compound_id][:ENTERPRISE_COMPOUND_REASONS]
         ]
-        risk_update(
-            enterprise=firms[int(enterprise_id)],
-            probability=float(p),
-            population_mean=population_mean,
-            model_version=version,
-            reasons=reasons,
+        rows.append(
+            RiskRow(enterprise_id=int(enterprise_id), probability=float(p), reasons=reasons)
         )
+    # One bulk upsert, one audit entry and one queued sweep for the whole run.
+    risks_update(risks=rows, model_version=version, population_mean=population_mean)
 
 
 def _riskiest_compound(scores: CompoundScores, managed: pd.DataFrame) -> pd.Series:

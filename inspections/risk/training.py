@@ -2,8 +2,10 @@
 
 The time design is `ml.model.plan_cutoffs` on the events known up to yesterday: the hold-out is
 the last full 180-day window, training cutoffs step back from one window before it, so no
-training label is seen in the hold-out period. Cutoffs before the history starts (a young
-installation) are dropped: their features would describe an empty past, not a clean one.
+training label is seen in the hold-out period. Every cutoff sees the managers under the
+contracts of its own day (`features_orm.compounds_by_day`), not today's. Cutoffs before the
+history starts (a young installation) are dropped: their features would describe an empty past,
+not a clean one.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from django.utils import timezone
 
 from backend.errors import Problem
 from inspections.models import RiskModelVersion
-from inspections.risk.features_orm import event_tables
+from inspections.risk.features_orm import compounds_by_day, event_tables
 from inspections.risk.registry import risk_model_register
 from ml import metrics
-from ml.features import EventTables, build_dataset, build_features, to_days
+from ml.features import EventTables, build_dataset, build_features, tables_at, to_days
 from ml.jsonable import to_jsonable
 from ml.model import DEFAULT_K, plan_cutoffs, predict_proba, train
 
@@ -60,6 +62,8 @@ def risk_model_train(
     last_day = today - timedelta(days=1)
     progress("读取巡查、投诉和表彰记录 reading events …")
     tables = event_tables(as_of=today)
+    # Managers change partly because of findings: each cutoff must see the managers of its day.
+    compounds_at = compounds_by_day()
     train_cutoffs, holdout = usable_cutoffs(tables, last_day=last_day)
     progress(
         f"训练 training on cutoffs {', '.join(c.isoformat() for c in train_cutoffs)}; "
@@ -71,16 +75,18 @@ def risk_model_train(
             train_cutoffs=train_cutoffs,
             holdout_cutoff=holdout,
             random_state=random_state,
+            compounds_at=compounds_at,
         )
-    # ZeroDivisionError: ml.model.evaluate divides by the past-findings precision, which is 0 on
-    # tiny hold-outs (reported in notes/ml-requests.md); either way there is too little data.
-    except (ValueError, ZeroDivisionError) as error:
+    except ValueError as error:  # too few violations or clean visits among the labels
         raise Problem(
             409, "not_enough_labels", ERR_NOT_ENOUGH_LABELS.format(detail=error)
         ) from error
     progress(f"模型 {model.version}：计算分组指标与漂移基准 segments and drift reference …")
-    segments = holdout_segments(model, tables, holdout)
-    reference = drift_reference(model, tables, max(train_cutoffs), random_state=random_state)
+    segments = holdout_segments(model, tables_at(tables, holdout, compounds_at), holdout)
+    latest = max(train_cutoffs)
+    reference = drift_reference(
+        model, tables_at(tables, latest, compounds_at), latest, random_state=random_state
+    )
     row = risk_model_register(
         model=model,
         reference=reference,
@@ -121,7 +127,7 @@ def size_bucket(compounds_managed: float) -> str:
 def holdout_segments(model, tables: EventTables, holdout: date) -> dict[str, list[dict[str, Any]]]:
     """Precision and selection rate of the model's top 10 % on the hold-out, per league/city and
     per enterprise size: is the model sending inspectors to some places and never others, and is
-    it as right there as elsewhere?"""
+    it as right there as elsewhere? `tables` carry the compounds (managers) of the hold-out."""
     dataset = build_dataset(tables, [holdout])
     scores = predict_proba(model, dataset.features)
     selected = np.zeros(len(scores), dtype=bool)
@@ -159,7 +165,8 @@ def _segment_rows(frame: pd.DataFrame, column: str) -> list[dict[str, Any]]:
 
 def drift_reference(model, tables: EventTables, cutoff: date, *, random_state: int) -> pd.DataFrame:
     """Features of every compound at the latest training cutoff (the population the model was
-    trained for), with the model's probability, sampled down to `REFERENCE_ROWS`."""
+    trained for; `tables` carry the compounds and managers of that day), with the model's
+    probability, sampled down to `REFERENCE_ROWS`."""
     features = build_features(tables, cutoff).reset_index(drop=True)
     if len(features) > REFERENCE_ROWS:
         rows = np.random.default_rng(random_state).choice(

@@ -317,6 +317,65 @@ def test_reasons_explain_both_parts():
     assert "m7" in breakdown.reasons[2].text_zh
 
 
+MODEL_TEXTS = ("所管3个项目的平均违规概率5.0%（全体企业平均10.0%）", "近180天有3次确认的一般违规")
+
+
+def test_the_model_line_names_what_is_estimated_and_the_models_reasons_follow_it():
+    breakdown = score(record("FEE-UNLISTED"), risk=RiskInput(0.05, 0.1, "m7", MODEL_TEXTS))
+
+    assert [(r.code, r.points) for r in breakdown.reasons] == [
+        ("base_score", Decimal("100.00")),
+        ("bad_record", Decimal("-10.00")),
+        ("model_adjustment", Decimal("1.00")),
+        ("model_reason", None),
+        ("model_reason", None),
+    ]
+    model_line = breakdown.reasons[2]
+    assert model_line.text_zh == (
+        "风险模型 m7：未来180天内被查出一般或严重违规的概率 5.0%，全体平均 10.0%（调整上限 ±5 分）"
+    )
+    assert "ordinary or serious violation found within the next 180 days" in model_line.text_en
+    assert [r.text_zh for r in breakdown.reasons[3:]] == [
+        "风险模型：所管3个项目的平均违规概率5.0%（全体企业平均10.0%）",
+        "风险模型：近180天有3次确认的一般违规",
+    ]
+
+
+def test_with_a_serious_record_the_no_lift_rule_comes_before_the_models_reasons():
+    breakdown = score(record("TENDER-FRAUD"), risk=RiskInput(0.0, 0.5, "m1", MODEL_TEXTS[1:]))
+
+    codes = [r.code for r in breakdown.reasons]
+    start = codes.index("model_adjustment")
+    assert codes[start : start + 3] == [
+        "model_adjustment",
+        "model_no_lift_with_serious_record",
+        "model_reason",
+    ]
+    assert breakdown.model_adjustment == 0
+
+
+@given(
+    probability=st.floats(0.0, 1.0),
+    mean=st.floats(0.0, 1.0),
+    serious=st.booleans(),
+    texts=st.lists(st.text(min_size=1, max_size=20), max_size=3),
+)
+def test_blended_score_is_rule_plus_clipped_weighted_gap_and_shows_every_model_reason(
+    probability, mean, serious, texts
+):
+    records = [record("TENDER-FRAUD")] if serious else [record("FEE-UNLISTED")]
+    breakdown = score(*records, risk=RiskInput(probability, mean, "m", tuple(texts)))
+
+    blend = RULEBOOK.model
+    gap = min(max(float(blend.weight) * (mean - probability), -float(blend.cap)), float(blend.cap))
+    if serious:
+        gap = min(gap, 0.0)  # never lifts a firm with an effective serious record
+    assert breakdown.model_adjustment == Decimal(round(gap * 100)).scaleb(-2)
+    assert breakdown.final_score == breakdown.rule_score + breakdown.model_adjustment
+    model_texts = [r.text_zh for r in breakdown.reasons if r.code == "model_reason"]
+    assert model_texts == [f"风险模型：{text}" for text in texts]
+
+
 # --- record input and periods --------------------------------------------------------------------
 
 

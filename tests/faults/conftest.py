@@ -60,7 +60,7 @@ def gunicorn_server(services, transactional_db) -> Iterator[svc.ServiceProcess]:
         DATABASE_URL=worker_database_url(services),
         WEB_CONCURRENCY=str(GUNICORN_WORKERS),
         WEB_THREADS=str(GUNICORN_THREADS),
-        LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="nohc_settings", PYTHONPATH="/tmp/nohc:/work/main",  # settings pass it to logging as is, which wants capitals
+        LOG_LEVEL="WARNING",  # settings pass it to logging as is, which wants capitals
     )
     base = f"http://127.0.0.1:{port}"
     server = svc.ServiceProcess(

@@ -20,10 +20,13 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 
 CLIENTS = 4
 INSPECTIONS_PER_CLIENT = 40
-# The restart begins once the load is running, and the database comes back once clients have
-# met it down this many times.
+# The restart begins once the load is running, and the database comes back once the canary
+# client has met it down this many times. The other clients hold back while it is down, so
+# most server threads keep a connection that died with the restart and meet it only after:
+# a health check must catch it then (when every thread meets the outage, its connection is
+# dropped as failed and a missing health check would go unnoticed).
 WARM_UP_ANSWERS = 30
-ANSWERS_WHILE_DOWN = 1
+ANSWERS_WHILE_DOWN = 3
 # The phone app's offline queue resends a failed write after a pause.
 RESEND_PAUSE_S = 0.05
 MAX_SENDS = 400  # bounds a test that cannot pass; an outage of seconds needs far fewer
@@ -49,8 +52,17 @@ class LoadClient(threading.Thread):
     """One phone: PUT an inspection (resent until the server takes it), then GET its task
     feed, over and over, recording every exchange."""
 
-    def __init__(self, base_url: str, token: str, project_id: int, seed: int, log: list) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        project_id: int,
+        seed: int,
+        log: list,
+        gate: threading.Event | None,
+    ) -> None:
         super().__init__(daemon=True)
+        self.gate, self.parked = gate, threading.Event()
         self.api = f"{base_url}/api/mobile/v1"
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {token}"
@@ -86,6 +98,10 @@ class LoadClient(threading.Thread):
         raise AssertionError(f"inspection {inspection_uuid} was never taken")
 
     def _send(self, method: str, url: str, **kwargs) -> Exchange:
+        if self.gate is not None and not self.gate.is_set():
+            self.parked.set()
+            self.gate.wait()
+            self.parked.clear()
         started = time.monotonic()
         try:
             response = self.http.request(method, url, timeout=30, **kwargs)
@@ -98,17 +114,25 @@ class LoadClient(threading.Thread):
 
 
 def run_load(base_url: str, *, during=None) -> list[Exchange]:
-    """Every client's inspections, with `during(log)` run in this thread meanwhile."""
+    """Every client's inspections, with `during(log, gate, held_back)` run in this thread
+    meanwhile. The first client is the canary; the others pause while `gate` is clear."""
     world = build_world(inspectors=CLIENTS)
     log: list[Exchange] = []
+    gate = threading.Event()
+    gate.set()
     clients = [
-        LoadClient(base_url, token, world.project_id, seed=index, log=log)
+        LoadClient(
+            base_url, token, world.project_id, seed=index, log=log, gate=gate if index else None
+        )
         for index, token in enumerate(world.inspector_tokens)
     ]
     for client in clients:
         client.start()
     if during is not None:
-        during(log)
+        try:
+            during(log, gate, clients[1:])
+        finally:
+            gate.set()
     for client in clients:
         client.join(120)
         assert not client.is_alive(), "a load client never finished"
@@ -128,18 +152,21 @@ def test_postgresql_restarts_under_load(gunicorn_server, services):
     reset_world()
     window: list[float] = []
 
-    def restart(log: list[Exchange]) -> None:
+    def restart(log: list[Exchange], gate: threading.Event, held_back: list[LoadClient]):
         wait_until(lambda: len(log) >= WARM_UP_ANSWERS, "the load to warm up")
+        gate.clear()
+        wait_until(lambda: all(c.parked.is_set() for c in held_back), "clients to hold back")
         window.append(time.monotonic())
         services.postgresql.stop()
         try:
             wait_until(
                 lambda: sum(e.started > window[0] for e in log) >= ANSWERS_WHILE_DOWN,
-                "clients to meet the database down",
+                "the canary to meet the database down",
             )
         finally:
             services.postgresql.start()
             window.append(time.monotonic())
+            gate.set()
 
     log = run_load(gunicorn_server.url, during=restart)
     reconnect_database()

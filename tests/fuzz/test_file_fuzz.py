@@ -42,12 +42,13 @@ from tests.inspections.test_registry_import import (
 from tests.mobile_api.phone import sha256
 
 
-def fuzz(examples: int) -> settings:
+def fuzz(examples: int, **overrides) -> settings:
     return settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         database=None,
+        **overrides,
     )
 
 
@@ -89,7 +90,7 @@ def test_every_real_photo_is_accepted_before_it_is_damaged(kind):
     assert processed.gps_lat == pytest.approx(imagefactory.HOHHOT_LAT, abs=1e-4)
 
 
-@fuzz(200)
+@fuzz(300)
 @given(damaged_photo())
 def test_a_damaged_photo_is_processed_or_rejected_with_a_stable_code(data):
     try:
@@ -258,8 +259,8 @@ def test_a_csv_with_a_nul_character_is_reported_and_nothing_written(registry_reg
 
 
 @pytest.mark.xfail(strict=True, reason=f"{SHEET_XML_ESCAPES}; {NUL_ESCAPES}")
-@fuzz(150)
-@settings(derandomize=True)
+# Derandomised: the same 150 files every run, so the strict xfail holds until the fix lands.
+@fuzz(150, derandomize=True)
 @given(damaged_registry_file())
 def test_a_damaged_registry_file_is_imported_whole_or_reported_and_nothing_written(
     registry_regions, damaged

@@ -43,4 +43,9 @@ def world() -> World:
 @pytest.fixture(scope="session")
 def trained(world) -> TrainedModel:
     train_cutoffs, holdout = plan_cutoffs(LAST_DAY)
-    return train(world.event_tables(), train_cutoffs=train_cutoffs, holdout_cutoff=holdout)
+    return train(
+        world.event_tables(),
+        train_cutoffs=train_cutoffs,
+        holdout_cutoff=holdout,
+        compounds_at=world.compounds_at,
+    )

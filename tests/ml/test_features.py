@@ -182,6 +182,34 @@ def test_no_leakage_future_events_do_not_change_features(world, cutoff):
     pd.testing.assert_frame_equal(before, after)
 
 
+def test_each_cutoff_sees_the_managers_of_its_own_day():
+    # given compound 2 handed from enterprise 30 to 20 on 2023-03-01, enterprise 30 with two
+    # serious findings elsewhere, and labelled visits after both cutoffs
+    tables = _tables(
+        [
+            (1, 10, "2022-12-01", 0, 1, 0),
+            (9, 30, "2022-12-01", 0, 0, 2),
+            (2, 20, "2023-04-01", 0, 1, 0),
+            (2, 20, "2023-06-01", 0, 0, 0),
+        ]
+    )
+
+    def compounds_at(day: date) -> pd.DataFrame:
+        before = day < date(2023, 3, 1)
+        return tables.compounds.assign(enterprise_id=[10, 30 if before else 20])
+
+    # when
+    dataset = build_dataset(tables, [date(2023, 5, 1), CUTOFF], compounds_at=compounds_at)
+    today = build_dataset(tables, [date(2023, 5, 1), CUTOFF])
+    # then at the January cutoff compound 2 belongs to enterprise 30 and inherits its record
+    january = dataset.features[dataset.compound_ids == 2].iloc[0]
+    assert january["ent_serious_365d"] == 2.0 and january["ent_compounds"] == 1.0
+    may = dataset.features[dataset.compound_ids == 2].iloc[1]
+    assert may["ent_serious_365d"] == 0.0
+    assert today.features[today.compound_ids == 2].iloc[0]["ent_serious_365d"] == 0.0
+    np.testing.assert_array_equal(dataset.labels, today.labels)
+
+
 def test_dataset_stacks_cutoffs_and_the_baseline_counts_all_findings(world):
     tables = world.event_tables()
     cutoffs = [date(2022, 6, 1), date(2022, 1, 1)]

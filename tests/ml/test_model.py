@@ -5,8 +5,17 @@ import pandas as pd
 import pytest
 
 from ml import metrics
-from ml.features import FEATURE_NAMES, build_dataset
-from ml.model import fit, plan_cutoffs, predict_proba, score_enterprises, train
+from ml.features import FEATURE_NAMES, Dataset, build_dataset
+from ml.jsonable import to_jsonable
+from ml.model import (
+    evaluate,
+    fit,
+    plan_cutoffs,
+    precision_ratio,
+    predict_proba,
+    score_enterprises,
+    train,
+)
 from ml.simulator import oracle_risk
 from tests.ml.conftest import LAST_DAY
 
@@ -102,3 +111,35 @@ def test_enterprise_risk_is_the_mean_over_its_compounds():
         "p": [pytest.approx(0.2), 0.5],
         "n_compounds": [2, 1],
     }
+
+
+def _holdout_where_past_findings_find_nothing() -> Dataset:
+    """Ten compounds; the one with the most past findings (the reference's whole top 10 %) is
+    clean in the label window, two others are not."""
+    features = pd.DataFrame(0.0, index=range(10), columns=list(FEATURE_NAMES))
+    features["minor_365d"] = [5.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    features["complaints_180d"] = [0.0, 9, 0, 0, 0, 0, 0, 0, 3, 0]
+    return Dataset(
+        features=features,
+        labels=np.array([0, 1, 0, 0, 0, 0, 0, 0, 1, 0]),
+        cutoffs=np.full(10, np.datetime64("2023-07-05", "D")),
+        compound_ids=np.arange(1, 11),
+        first_inspection_dates=np.datetime64("2023-08-01", "D") + np.arange(10),
+    )
+
+
+def test_precision_ratio_is_undefined_when_past_findings_find_nothing(trained):
+    dataset = _holdout_where_past_findings_find_nothing()
+
+    report = evaluate(trained, dataset, k=0.1)
+
+    assert report["past_findings"]["precision_at_k"] == 0.0
+    assert np.isnan(report["precision_ratio_vs_past_findings"])
+    assert to_jsonable(report)["precision_ratio_vs_past_findings"] is None
+
+
+def test_precision_ratio_divides_model_by_reference():
+    assert precision_ratio(0.3, 0.2) == pytest.approx(1.5)
+    assert precision_ratio(0.0, 0.2) == 0.0
+    assert np.isnan(precision_ratio(0.3, 0.0))
+    assert np.isnan(precision_ratio(0.3, float("nan")))

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from ml.features import FEATURE_NAMES
+from ml.model import fit
 from ml.reasons import contribution_matrix, explain
 
 
@@ -78,3 +79,61 @@ def test_lowering_reasons_only_when_asked(trained):
     row = _row()
     assert all(r.contribution < 0 for r in explain(trained, row, direction="lowers")[0])
     assert all(r.contribution > 0 for r in explain(trained, row, direction="raises")[0])
+
+
+def _amounts_that_lower_risk_model():
+    """A logistic explainer where a rare count (ent_serious_365d) and an average
+    (ent_complaints_180d_per_compound) come with fewer violations: their coefficients are
+    negative, so a zero sits above the mean contribution."""
+    rng = np.random.default_rng(5)
+    serious = (rng.random(400) < 0.1) * rng.integers(1, 4, 400)
+    per_compound = rng.gamma(2.0, 0.5, 400)
+    complaints = rng.poisson(2.0, 400)
+    logit = -1.0 - 2.0 * serious - 1.0 * per_compound + 0.5 * complaints
+    y = (rng.random(400) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = pd.DataFrame(
+        {
+            "ent_serious_365d": serious.astype(float),
+            "ent_complaints_180d_per_compound": per_compound,
+            "complaints_180d": complaints.astype(float),
+        }
+    )
+    return fit(X, y, random_state=0)
+
+
+def test_an_amount_of_nothing_is_never_a_reason_that_raises_risk():
+    model = _amounts_that_lower_risk_model()
+    # 0.04 complaints per compound reads "平均0.0件投诉": nothing, too.
+    row = pd.DataFrame(
+        {
+            "ent_serious_365d": [0.0],
+            "ent_complaints_180d_per_compound": [0.04],
+            "complaints_180d": [6.0],
+        }
+    )
+    assert (contribution_matrix(model, row)[0] > 0).all()  # the arithmetic says "raises"...
+
+    raises, both = (explain(model, row, direction=d)[0] for d in ("raises", "both"))
+
+    # ...but "所属企业近365天有0次严重违规" is no reason for more risk.
+    assert [r.text for r in raises] == ["近180天收到6件投诉"]
+    assert [r.text for r in both] == ["近180天收到6件投诉"]
+
+
+def test_amounts_that_lower_risk_are_still_given_when_they_are_not_zero():
+    model = _amounts_that_lower_risk_model()
+    row = pd.DataFrame(
+        {
+            "ent_serious_365d": [2.0],
+            "ent_complaints_180d_per_compound": [3.0],
+            "complaints_180d": [0.0],
+        }
+    )
+
+    (lowers,) = explain(model, row, direction="lowers")
+
+    assert {r.text for r in lowers} == {
+        "所属企业近365天有2次严重违规",
+        "所属企业近180天每个项目平均3.0件投诉",
+        "近180天收到0件投诉",
+    }

@@ -62,6 +62,31 @@ def test_tables_are_consistent(world):
     assert set(world.inspections["kind"].unique()) == {"routine", "follow_up", "complaint"}
 
 
+def test_compounds_at_a_day_carry_the_manager_of_every_visit_that_day(world):
+    # given the days with visits to compounds that changed hands
+    changed = world.inspections[
+        world.inspections["compound_id"].isin(world.handovers["compound_id"])
+    ]
+    sample = changed.drop_duplicates("date").sample(200, random_state=0)
+    for day, visits in changed[changed["date"].isin(sample["date"])].groupby("date"):
+        # when
+        managers = world.compounds_at(day.date()).set_index("compound_id")["enterprise_id"]
+        # then
+        assert managers.loc[visits["compound_id"]].tolist() == visits["enterprise_id"].tolist()
+
+
+def test_handovers_are_real_changes_and_compounds_end_with_the_new_manager(world):
+    handovers = world.handovers.set_index("compound_id")
+    today = world.compounds.set_index("compound_id")["enterprise_id"]
+    assert 0 < len(handovers) < len(world.compounds)
+    assert (handovers["previous_enterprise_id"] != today.loc[handovers.index]).all()
+    last_day = (pd.Timestamp(world.start) + pd.Timedelta(days=world.days)).date()
+    pd.testing.assert_frame_equal(world.compounds_at(last_day), world.compounds)
+    first = world.compounds_at(world.start).set_index("compound_id")["enterprise_id"]
+    moved = handovers[handovers["date"] > pd.Timestamp(world.start)]
+    assert first.loc[moved.index].tolist() == moved["previous_enterprise_id"].tolist()
+
+
 def test_hidden_quality_drives_findings_complaints_and_awards(world):
     # Enterprises in the worst and best quality quartile at the start of the simulation
     start_quality = world.truth[world.truth["month"] == world.truth["month"].min()]

@@ -10,9 +10,15 @@ import pytest
 
 from credit.models import RecordSource, StaffRole
 from credit.services import record_create
-from inspections.models import Complaint, ProjectType, ReviewStatus
-from inspections.risk.features_orm import OLD_BUILD_YEAR, event_tables
-from ml.features import COMPOUND_HISTORY_FEATURES, build_features, build_labels
+from inspections.models import Complaint, ManagementContract, ProjectType, ReviewStatus
+from inspections.risk.features_orm import OLD_BUILD_YEAR, compounds_by_day, event_tables
+from ml.features import (
+    COMPOUND_HISTORY_FEATURES,
+    build_dataset,
+    build_features,
+    build_labels,
+    tables_at,
+)
 from tests.factories import ContractFactory, EnterpriseFactory, ProjectFactory, staff
 from tests.inspections.risk.conftest import local, simulated_db, visit
 
@@ -190,6 +196,46 @@ def test_events_after_the_cutoff_do_not_change_features(town):
     pd.testing.assert_frame_equal(before, after)
     # The later contract is there: the same cutoff seen with today's managers differs.
     assert not after.equals(build_features(event_tables(as_of=date(2024, 8, 1)), cutoff))
+
+
+def _training_view(cutoff: date, today: date):
+    """What monthly training sees at `cutoff` when run on `today`: all events known today, the
+    compounds and managers of the cutoff's day."""
+    tables = event_tables(as_of=today)
+    compounds_at = compounds_by_day()
+    features = build_features(tables_at(tables, cutoff, compounds_at), cutoff)
+    dataset = build_dataset(tables, [cutoff], compounds_at=compounds_at)
+    return features, dataset
+
+
+def test_a_new_manager_after_the_cutoff_does_not_change_the_features_training_sees(town):
+    record_history(town)
+    cutoff, today = date(2024, 6, 15), date(2024, 9, 1)
+    features_before, dataset_before = _training_view(cutoff, today)
+
+    # B loses p1 on 1 August (after the cutoff); A, with its confirmed ordinary finding and its
+    # bad credit record, takes it back.
+    handback = date(2024, 8, 1)
+    ManagementContract.objects.filter(project=town["p1"], enterprise=town["b"]).update(
+        end_date=handback
+    )
+    ContractFactory(enterprise=town["a"], project=town["p1"], start_date=handback)
+    features_after, dataset_after = _training_view(cutoff, today)
+
+    pd.testing.assert_frame_equal(features_before, features_after)
+    pd.testing.assert_frame_equal(dataset_before.features, dataset_after.features)
+    np.testing.assert_array_equal(dataset_before.labels, dataset_after.labels)
+    assert features_after.loc[town["p1"].id, "ent_awards_1095d"] == 1.0  # B's award, B's cutoff
+    # Today's managers at the same cutoff (the leak this guards against) would differ.
+    today_managers = build_features(event_tables(as_of=today), cutoff)
+    assert today_managers.loc[town["p1"].id, "ent_awards_1095d"] == 0.0
+
+
+def test_compounds_by_day_are_the_compounds_of_event_tables_of_that_day(town):
+    compounds_at = compounds_by_day()
+
+    for day in (HANDOVER - timedelta(days=1), HANDOVER, date(2030, 1, 1)):
+        pd.testing.assert_frame_equal(compounds_at(day), event_tables(as_of=day).compounds)
 
 
 def test_a_simulated_world_reads_back_with_the_simulators_own_history_features():
