@@ -61,3 +61,7 @@ clean: ## Remove caches (keeps .venv and var/, your local database and objects)
 # LOAD_ARGS passes options through, e.g. `make load LOAD_ARGS="--duration 60"`.
 load: install ## Load test: 200 inspectors + 50 tender + 20 public req/s for 5 min (bench/load)
 	$(PY) bench/load/runner.py $(LOAD_ARGS)
+
+.PHONY: fuzz
+fuzz: install ## Long schemathesis pass over the mobile, bureau and tender APIs (~10 min)
+	$(PY) -m pytest tests/fuzz -m fuzz_long -p no:cacheprovider

@@ -69,13 +69,19 @@ def phase_train(model_path: Path, quick: bool) -> dict:
     last_day = START + timedelta(days=world_size["days"] - 1)
     train_cutoffs, holdout_cutoff = plan_cutoffs(last_day)
     started, cpu_started = time.perf_counter(), time.process_time()
-    model = train(world.event_tables(), train_cutoffs=train_cutoffs, holdout_cutoff=holdout_cutoff)
+    # Managers as of each cutoff, as the production glue trains (no leakage through handovers).
+    model = train(
+        world.event_tables(),
+        train_cutoffs=train_cutoffs,
+        holdout_cutoff=holdout_cutoff,
+        compounds_at=world.compounds_at,
+    )
     train_seconds = time.perf_counter() - started
     train_cpu_seconds = time.process_time() - cpu_started
     artifact = persistence.dumps(model)
     model_path.write_bytes(artifact)
 
-    holdout = build_dataset(world.event_tables(), [holdout_cutoff])
+    holdout = build_dataset(world.event_tables(), [holdout_cutoff], compounds_at=world.compounds_at)
     oracle = oracle_risk(world, holdout_cutoff).reindex(holdout.compound_ids).to_numpy()
     report = model.metadata["holdout"]
     scores = predict_proba(model, holdout.features)

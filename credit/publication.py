@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -210,23 +211,43 @@ def _entries(as_of: date, rulebook: Rulebook) -> tuple[list[SnapshotEntry], set[
     return entries, model_versions
 
 
+@dataclass(frozen=True)
+class _FrozenContent:
+    """What a snapshot says, read at one moment; the hash covers exactly this."""
+
+    as_of: date
+    rulebook_version: str
+    rulebook_sha256: str
+    model_version: str
+    entries: list[SnapshotEntry]
+    sha256: str
+
+
 def snapshot_publish(*, actor: AbstractBaseUser | None, as_of: date | None = None) -> Snapshot:
     """Freeze every enterprise as of `as_of` (default today) into a new snapshot.
 
-    On PostgreSQL everything is read in one REPEATABLE READ transaction, so the snapshot is a
-    consistent cut even while records are being written. Inside a caller's transaction (tests,
-    seeding) that transaction's isolation applies. `as_of` in the past back-fills history
-    (seeding): records, blacklist and backbone status are evaluated on that day.
+    On PostgreSQL everything the snapshot says is read in one REPEATABLE READ, read-only
+    transaction, so it is a consistent cut even while records are being written; the snapshot,
+    its entries and its audit entry are then written together in a second transaction. They
+    cannot be written in the first: every audited write moves the audit chain's head row, and
+    REPEATABLE READ refuses to lock a row changed after its snapshot began ("could not
+    serialize access due to concurrent update"), so publishing failed whenever any record,
+    objection or decision was saved while it ran (tests/faults/test_snapshot_consistency.py).
+    Inside a caller's transaction (tests, seeding) that transaction's isolation applies to
+    both steps. `as_of` in the past back-fills history (seeding): records, blacklist and
+    backbone status are evaluated on that day.
     """
     isolate = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         if isolate:
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return _publish(actor=actor, as_of=as_of or today_local())
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        content = _freeze(as_of or today_local())
+    with transaction.atomic():
+        return _store(content, actor=actor)
 
 
-def _publish(*, actor: AbstractBaseUser | None, as_of: date) -> Snapshot:
+def _freeze(as_of: date) -> _FrozenContent:
     active = active_rulebook()
     entries, model_versions = _entries(as_of, active.rulebook)
     meta = {
@@ -238,21 +259,32 @@ def _publish(*, actor: AbstractBaseUser | None, as_of: date) -> Snapshot:
     digest = hashlib.sha256()
     for chunk in content_chunks(meta, (entry_document(e) for e in entries)):
         digest.update(chunk.encode("utf-8"))
-    snapshot = Snapshot(
-        published_at=timezone.now(),
+    return _FrozenContent(
         as_of=as_of,
-        sha256=digest.hexdigest(),
         rulebook_version=active.version,
         rulebook_sha256=active.rulebook.sha256,
         model_version=meta["model_version"],
-        enterprises=len(entries),
+        entries=entries,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _store(content: _FrozenContent, *, actor: AbstractBaseUser | None) -> Snapshot:
+    snapshot = Snapshot(
+        published_at=timezone.now(),
+        as_of=content.as_of,
+        sha256=content.sha256,
+        rulebook_version=content.rulebook_version,
+        rulebook_sha256=content.rulebook_sha256,
+        model_version=content.model_version,
+        enterprises=len(content.entries),
         published_by=actor_name(actor),
     )
     snapshot.save(force_insert=True)
     transaction.on_commit(clear_snapshot_caches)
-    for entry in entries:
+    for entry in content.entries:
         entry.snapshot = snapshot
-    SnapshotEntry.objects.bulk_create(entries, batch_size=ENTRY_BATCH)
+    SnapshotEntry.objects.bulk_create(content.entries, batch_size=ENTRY_BATCH)
     audit_append(
         actor=actor_name(actor),
         action="credit.snapshot_published",
@@ -260,7 +292,7 @@ def _publish(*, actor: AbstractBaseUser | None, as_of: date) -> Snapshot:
         object_id=snapshot.id,
         payload={
             "sha256": snapshot.sha256,
-            "as_of": meta["as_of"],
+            "as_of": content.as_of.isoformat(),
             "enterprises": snapshot.enterprises,
             "rulebook_version": snapshot.rulebook_version,
             "model_version": snapshot.model_version,

@@ -17,9 +17,13 @@ def recompute_enterprise(enterprise_id: int) -> None:
 
 @shared_task(name="credit.recompute_dirty", ignore_result=True)
 def recompute_dirty_task() -> int:
-    from credit.recompute import recompute_dirty
+    from credit.recompute import recompute_pending
 
-    return recompute_dirty()
+    result = recompute_pending()
+    if result.more_waiting:
+        # A full batch means more flags wait; do not leave them for the next 5-minute sweep.
+        recompute_dirty_task.delay()
+    return result.recomputed
 
 
 @shared_task(name="credit.activate_due_records", ignore_result=True)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import APIKeyHeader
+from redis import Redis
 from redis.exceptions import RedisError
 
 from backend.audit import audit_append
@@ -164,10 +164,35 @@ def _nonce_claimed_in_redis(*, client_pk: int, nonce: str) -> bool | None:
     key = NONCE_KEY.format(client=client_pk, nonce=nonce)
     window_s = NONCE_WINDOW_FACTOR * settings.TENDER_MAX_SKEW_S
     try:
-        return bool(cache.add(key, 1, timeout=window_s))
+        return bool(_redis(settings.REDIS_URL).set(key, 1, nx=True, ex=window_s))
     except RedisError:
         logger.warning("Redis unreachable: the tender nonce is guarded by the database alone")
         return None
+
+
+# Redis timeouts: an answer normally takes well under a millisecond; past these the database
+# guards alone rather than leaving the tender platform waiting.
+REDIS_CONNECT_TIMEOUT_S = 0.5
+REDIS_TIMEOUT_S = 0.5
+_redis_lock = threading.Lock()
+_redis_clients: dict[str, Redis] = {}
+
+
+def _redis(url: str) -> Redis:
+    """One client (and connection pool) per process and URL. Not Django's cache: its Redis
+    backend builds a client object for every operation, a third of a look-up's CPU time."""
+    client = _redis_clients.get(url)
+    if client is None:
+        with _redis_lock:
+            client = _redis_clients.setdefault(
+                url,
+                Redis.from_url(
+                    url,
+                    socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+                    socket_timeout=REDIS_TIMEOUT_S,
+                ),
+            )
+    return client
 
 
 def _insert_durably(call: TenderCall) -> None:

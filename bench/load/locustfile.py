@@ -98,7 +98,8 @@ class Inspector(FastHttpUser):
         self.token = signed_in.json()["access_token"] if signed_in.status_code == 200 else ""
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.cursor = None
-        self.tasks: dict[int, dict] = {}
+        # Not `self.tasks`: that is locust's own list of the user's @task methods.
+        self.assigned: dict[int, dict] = {}
         self.used_tasks: set[int] = set()
         self.etag = ""
         self.catalogue: list[dict] = []
@@ -114,7 +115,7 @@ class Inspector(FastHttpUser):
             page = response.json()
             self.cursor = page["next_cursor"] or self.cursor
             for item in page["items"]:
-                self.tasks[item["id"]] = item
+                self.assigned[item["id"]] = item
 
     def sync_catalogue(self) -> None:
         headers = {**self.headers, "If-None-Match": self.etag} if self.etag else self.headers
@@ -131,9 +132,9 @@ class Inspector(FastHttpUser):
             return
         self.sync_tasks()
         self.sync_catalogue()
-        if not self.tasks or not self.catalogue:
+        if not self.assigned or not self.catalogue:
             return
-        task_ = random.choice(list(self.tasks.values()))
+        task_ = random.choice(list(self.assigned.values()))
         inspection = str(uuid.uuid4())
         if not self.put_inspection(inspection, task_):
             return

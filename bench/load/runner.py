@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import math
 import os
@@ -72,6 +73,7 @@ BACKLOG_TIMEOUT_S = 300.0
 # locust stops at --run-time; past this grace the runner kills it (the hard stop).
 LOCUST_GRACE_S = 60.0
 STEADY_MARGIN_S = 5.0
+ERROR_BODY_CHARS = 300
 ACCESS_STATUS = re.compile(r'" (\d{3}) ')
 
 
@@ -371,12 +373,25 @@ def resource_figures(samples: list[dict], groups: list[str], start: float, end: 
             max(0.0, statistics.fmean(machine) * cores - ours), 1
         ),
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "seconds_above_95_pct": sum(1 for value in machine if value > 95),
-        "seconds_sampled": len(machine),
+        "samples_above_95_pct": sum(1 for value in machine if value > 95),
+        "samples": len(machine),
     }
     queue = [s["queue"] for s in during if "queue" in s]
     figures["celery_queue"] = {"peak": max(queue, default=0), "end": queue[-1] if queue else None}
     return figures
+
+
+def locust_exceptions(csv_prefix: Path) -> list[dict]:
+    """Exceptions raised inside locust tasks (a bug in the load script, not a server answer):
+    counted as errors too, since a task that stops early sends less load than planned."""
+    path = Path(f"{csv_prefix}_exceptions.csv")
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [
+            {"count": int(row["Count"]), "message": row["Message"][:ERROR_BODY_CHARS]}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def server_statuses(gunicorn_log: Path) -> dict[str, int]:
@@ -524,7 +539,7 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         f"Machine CPU: mean {machine['cpu_mean_pct']} %, above 95 % for "
-        f"{machine['seconds_above_95_pct']} of {machine['seconds_sampled']} s; processes "
+        f"{machine['samples_above_95_pct']} of {machine['samples']} samples; processes "
         "outside the test used "
         f"{machine['other_processes_cpu_pct_of_one_core']} % of one core. Celery queue "
         f"peak {res['celery_queue']['peak']}. After the run the worker drained in "
@@ -532,6 +547,8 @@ def markdown(result: dict) -> str:
         f"photos by state {catch['photo_states']}; `received` left: {catch['received_left']}.",
         "",
     ]
+    for error in result["load_script_exceptions"]:
+        lines.append(f"- load script exception ×{error['count']}: {error['message']}")
     if result["errors"]:
         lines += ["Errors (route, status, count, body):", ""]
         for error in result["errors"]:
@@ -677,6 +694,7 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
     run_window = window(rows, load_start, load_end + 1)
     steady = window(rows, steady_start, load_end + 1)
     errors = error_list(rows)
+    script_errors = locust_exceptions(stack.base / "locust")
     statuses = server_statuses(stack.base / "gunicorn.log")
     group_names = [*groups, "locust"]
     result = {
@@ -719,7 +737,8 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
         "sign_ins_answered": len(sign_ins),
         "last_sign_in_answered_after_s": round(signed_in_by - load_start, 1),
         "requests_total": len(rows),
-        "errors_total": sum(error["count"] for error in errors),
+        "errors_total": sum(error["count"] for error in [*errors, *script_errors]),
+        "load_script_exceptions": script_errors,
         "client_5xx": sum(1 for row in rows if row["status"] >= 500),
         "server_5xx": sum(n for status, n in statuses.items() if status.startswith("5")),
         "server_statuses": statuses,

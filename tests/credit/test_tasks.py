@@ -67,3 +67,29 @@ def test_a_broker_outage_after_commit_leaves_the_flag_for_the_sweeper(
     assert EnterpriseScore.objects.get(pk=firm.pk).dirty is True
     assert recompute_dirty_task() == 1
     assert EnterpriseScore.objects.get(pk=firm.pk).score == 90
+
+
+def test_sweeper_takes_the_bulk_path_for_a_flood_and_batches_otherwise(monkeypatch):
+    from credit import recompute
+    from credit.models import EnterpriseScore
+    from tests.factories import EnterpriseFactory
+
+    EnterpriseFactory.create_batch(6)
+    recompute.recompute_all()
+    EnterpriseScore.objects.update(dirty=True)
+
+    # A flood (more flags than the threshold): one vectorised pass clears every flag.
+    monkeypatch.setattr(recompute, "BULK_RECOMPUTE_THRESHOLD", 3)
+    flood = recompute.recompute_pending()
+    assert flood.more_waiting is False
+    assert EnterpriseScore.objects.filter(dirty=True).count() == 0
+
+    # A trickle: batches of DIRTY_BATCH, and a full batch asks to be run again.
+    EnterpriseScore.objects.update(dirty=True)
+    monkeypatch.setattr(recompute, "BULK_RECOMPUTE_THRESHOLD", 100)
+    monkeypatch.setattr(recompute, "DIRTY_BATCH", 4)
+    first = recompute.recompute_pending()
+    assert (first.recomputed, first.more_waiting) == (4, True)
+    second = recompute.recompute_pending()
+    assert (second.recomputed, second.more_waiting) == (2, False)
+    assert EnterpriseScore.objects.filter(dirty=True).count() == 0

@@ -3,9 +3,10 @@ the call row's unique (client, nonce) refuses a replay in every case — without
 mode), when Redis has forgotten the nonce, and when Redis is unreachable."""
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from redis import Redis
 
 from credit.models import TenderCall
 from credit.signing import signed_headers
@@ -14,22 +15,16 @@ from tests.credit.conftest import publish
 from tests.harness import services as svc
 
 NO_REDIS = {"REDIS_URL": ""}
-CLOSED_PORT_CACHE = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:{port}/0",
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }
-}
 
 
 @pytest.fixture
-def redis_guard(services, settings):
-    """The session's real Redis as the nonce guard (the harness exports REDIS_URL)."""
+def redis_guard(services):
+    """A client of the session's real Redis, the nonce guard (the harness exports REDIS_URL)."""
     if services.redis is None:
         pytest.skip("no Redis in this run: " + services.missing.get("redis", "embedded"))
-    assert settings.REDIS_URL
-    return settings
+    client = Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -64,7 +59,8 @@ def test_with_redis_the_nonce_is_claimed_there_and_a_replay_is_401(
     answers = statuses(client, path, headers)
 
     assert answers == [(200, None), (401, "replayed_request")]
-    assert cache.get(nonce_key(tender_client, headers)) == 1
+    assert redis_guard.get(nonce_key(tender_client, headers)) == b"1"
+    assert 0 < redis_guard.ttl(nonce_key(tender_client, headers)) <= 2 * 300
     assert TenderCall.objects.filter(nonce=headers["X-Nonce"]).count() == 1
 
 
@@ -78,7 +74,6 @@ def test_without_redis_the_database_refuses_the_replay(client, firm, tender_clie
         answers = statuses(client, path, headers)
 
     assert answers == [(200, None), (401, "replayed_request")]
-    assert cache.get(nonce_key(tender_client, headers)) is None
     assert TenderCall.objects.filter(nonce=headers["X-Nonce"]).count() == 1
 
 
@@ -91,7 +86,7 @@ def test_a_nonce_redis_forgot_is_still_refused_by_the_database(
     headers = signed(tender_client, path)
     first = client.get(path, headers=headers)
 
-    cache.delete(nonce_key(tender_client, headers))  # as after a Redis restart
+    redis_guard.delete(nonce_key(tender_client, headers))  # as after a Redis restart
     replay = client.get(path, headers=headers)
 
     assert first.status_code == 200
@@ -99,18 +94,18 @@ def test_a_nonce_redis_forgot_is_still_refused_by_the_database(
 
 
 @pytest.mark.django_db
-def test_with_redis_unreachable_the_database_guards_alone(client, firm, tender_client):
+def test_with_redis_unreachable_the_database_guards_alone(client, firm, tender_client, caplog):
     publish()
     path = f"/api/tender/v1/enterprises/{firm.uscc}"
     headers = signed(tender_client, path)
-    dead = {**CLOSED_PORT_CACHE["default"]}
-    dead["LOCATION"] = dead["LOCATION"].format(port=svc.free_port())
+    nobody_listens = f"redis://127.0.0.1:{svc.free_port()}/0"
 
-    with override_settings(REDIS_URL=dead["LOCATION"], CACHES={"default": dead}):
+    with override_settings(REDIS_URL=nobody_listens):
         answers = statuses(client, path, headers)
 
     assert answers == [(200, None), (401, "replayed_request")]
     assert TenderCall.objects.filter(nonce=headers["X-Nonce"]).count() == 1
+    assert "Redis unreachable" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,7 +119,7 @@ def test_outside_a_transaction_the_row_is_written_without_waiting_for_disk_and_k
     headers = signed(tender_client, path)
 
     first = client.get(path, headers=headers)
-    cache.delete(nonce_key(tender_client, headers))
+    redis_guard.delete(nonce_key(tender_client, headers))
     replay = client.get(path, headers=headers)
     after = client.get(path, headers=signed(tender_client, path))
 

@@ -65,7 +65,7 @@ def page(client: Client, url: str) -> str:
 
 @pytest.mark.parametrize(
     "url",
-    ["/credit/?q=script", "/credit/e/{uscc}/", "/credit/blacklist/"],
+    ["/credit/?q=%3Cscript%3E", "/credit/e/{uscc}/", "/credit/blacklist/"],
     ids=["search", "enterprise", "blacklist"],
 )
 def test_public_pages_escape_a_hostile_enterprise_name_and_blacklist_reason(hostile, url):
@@ -73,7 +73,7 @@ def test_public_pages_escape_a_hostile_enterprise_name_and_blacklist_reason(host
 
     assert SCRIPT not in html and ATTRIBUTE_BREAK not in html
     assert escape(SCRIPT) in html
-    if "search" not in url:
+    if "?q=" not in url:  # search results list names only
         assert escape(ATTRIBUTE_BREAK) in html
 
 

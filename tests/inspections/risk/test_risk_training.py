@@ -98,9 +98,17 @@ def test_commands_train_and_score_and_the_credit_score_takes_the_model_part(caps
         assert score.model_adjustment == expected_adjustment
         assert score.score == score.rule_score + expected_adjustment
         assert score.model_version == version
-        assert any(reason["code"] == "model_adjustment" for reason in score.reasons)
+        codes = [reason["code"] for reason in score.reasons]
+        model_line = codes.index("model_adjustment")
+        # The model's own reasons follow its line (after the serious-record rule, if it applied).
+        shown = [
+            r["text_zh"] for r in score.reasons[model_line + 1 :] if r["code"] == "model_reason"
+        ]
+        assert shown == [f"风险模型：{text}" for text in risk.reasons]
         adjustments.append(score.model_adjustment)
     assert any(a != 0 for a in adjustments)  # the model part really moved some score
+    # One bulk update for the whole run, audited once.
+    assert AuditEntry.objects.filter(action="credit.risks_updated").count() == 1
     card = bureau_client(staff(role=StaffRole.ADMIN, regions=("150000",))).get(
         "/api/bureau/v1/model"
     )
