@@ -65,3 +65,7 @@ load: install ## Load test: 200 inspectors + 50 tender + 20 public req/s for 5 m
 .PHONY: fuzz
 fuzz: install ## Long schemathesis pass over the mobile, bureau and tender APIs (~10 min)
 	$(PY) -m pytest tests/fuzz -m fuzz_long -p no:cacheprovider
+
+.PHONY: faults
+faults: install ## Heavier fault-injection scenarios (repeated faults; the rest run in `make test`)
+	$(PY) -m pytest tests/faults -m faults_long -p no:cacheprovider

@@ -348,7 +348,8 @@ def _standing_body(request: HttpRequest, snapshot_id: int, code: str) -> bytes:
     if snapshot is None:
         snapshot = Snapshot.objects.only("id", "published_at", "sha256").get(pk=snapshot_id)
         memo[SNAPSHOT_REF_KEY] = snapshot
-    data = TenderEnterpriseOut.model_validate(_entry_out(entry, snapshot)).model_dump()
+    standing = {**entry, "snapshot": _snapshot_ref(snapshot)}
+    data = TenderEnterpriseOut.model_validate(standing).model_dump()
     return tender_api.renderer.render(request, data, response_status=200)
 
 

@@ -141,7 +141,6 @@ def clear_snapshot_caches() -> None:
 
 # What a tender look-up shows of an entry: not its records, the heaviest column.
 STANDING_FIELDS = (
-    "snapshot_id",
     "uscc",
     "name",
     "grade",
@@ -153,12 +152,12 @@ STANDING_FIELDS = (
 )
 
 
-def entry_standing(*, snapshot_id: int, uscc: str) -> SnapshotEntry | None:
-    return (
-        SnapshotEntry.objects.filter(snapshot_id=snapshot_id, uscc=uscc)
-        .only(*STANDING_FIELDS)
-        .first()
+def entry_standing(*, snapshot_id: int, uscc: str) -> dict | None:
+    """Those fields as a dict; (snapshot, uscc) is unique, so no ordering is needed."""
+    rows = SnapshotEntry.objects.filter(snapshot_id=snapshot_id, uscc=uscc).values(
+        *STANDING_FIELDS
     )
+    return next(iter(rows[:1]), None)
 
 
 def snapshot_entry(*, snapshot: Snapshot, uscc: str) -> SnapshotEntry | None:

@@ -5,7 +5,7 @@ before the period ended."""
 from __future__ import annotations
 
 import csv
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -13,10 +13,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from credit.charts import score_chart
+from credit.charts import ScoreChart, score_chart
 from credit.models import Snapshot, SnapshotEntry
 from credit.publication import snapshot_content_chunks
-from credit.selectors import latest_entry, latest_snapshot, rulebook_for_version, score_history
+from credit.selectors import (
+    latest_entry,
+    latest_snapshot,
+    rulebook_for_version,
+    score_history,
+    snapshot_memo,
+)
 from credit.validators import normalise_uscc
 
 PAGE_SIZE = 20
@@ -87,18 +93,31 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
         raise Http404("unknown enterprise")
     snapshot = entry.snapshot
     today = timezone.localdate()
-    records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
-    history = score_history(uscc=code, since=today - timedelta(days=365 * HISTORY_YEARS))
-    rulebook = rulebook_for_version(snapshot.rulebook_version)
-    chart = score_chart(
-        history=[(p.as_of, p.score, p.grade) for p in history],
-        bands=[(b.grade, b.min_score) for b in rulebook.grade_bands if b.min_score is not None],
-    )
+    records, chart = _records_and_chart(entry, today)
     return render(
         request,
         "credit/enterprise.html",
         {"entry": entry, "records": records, "snapshot": snapshot, "chart": chart},
     )
+
+
+def _records_and_chart(entry: SnapshotEntry, today: date) -> tuple[list[dict], ScoreChart | None]:
+    """What the page shows besides the entry itself. It depends only on the latest snapshot
+    (the history ends with it) and the day, so it is worked out once per firm and day while
+    that snapshot stays the latest: no history query, no chart geometry on a repeat visit."""
+    memo = snapshot_memo(entry.snapshot_id)
+    key = ("public-page", entry.uscc, today)
+    found = memo.get(key)
+    if found is None:
+        records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
+        history = score_history(uscc=entry.uscc, since=today - timedelta(days=365 * HISTORY_YEARS))
+        rulebook = rulebook_for_version(entry.snapshot.rulebook_version)
+        chart = score_chart(
+            history=[(p.as_of, p.score, p.grade) for p in history],
+            bands=[(b.grade, b.min_score) for b in rulebook.grade_bands if b.min_score is not None],
+        )
+        found = memo[key] = (records, chart)
+    return found
 
 
 @require_GET

@@ -103,8 +103,9 @@ class Inspector(FastHttpUser):
         self.used_tasks: set[int] = set()
         self.etag = ""
         self.catalogue: list[dict] = []
-        self.sync_catalogue()
-        self.sync_tasks()
+        if self.token:  # without one every request would only add a 401
+            self.sync_catalogue()
+            self.sync_tasks()
 
     def sync_tasks(self) -> None:
         query = f"?cursor={quote(self.cursor)}" if self.cursor else ""

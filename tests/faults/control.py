@@ -44,23 +44,31 @@ class KillWhen(threading.Thread):
     connection and SIGKILLs the worker right then, while the test thread drives a workload.
     `.victim` is what `moment()` returned."""
 
-    def __init__(self, worker: ServiceProcess, moment: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        worker: ServiceProcess,
+        moment: Callable[[], object],
+        *,
+        timeout_s: float = SETTLE_TIMEOUT_S,
+    ) -> None:
         super().__init__(daemon=True)
-        self.worker, self.moment = worker, moment
+        self.worker, self.moment, self.timeout_s = worker, moment, timeout_s
         self.victim: object = None
         self.failure: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.victim = wait_until(self.moment, "the moment to kill the worker")
+            self.victim = wait_until(
+                self.moment, "the moment to kill the worker", timeout_s=self.timeout_s
+            )
             kill_worker(self.worker)
         except BaseException as exc:  # reported by result() in the test thread
             self.failure = exc
         finally:
             connections.close_all()
 
-    def result(self, *, timeout_s: float = SETTLE_TIMEOUT_S) -> object:
-        self.join(timeout_s)
+    def result(self) -> object:
+        self.join(self.timeout_s + 15)  # the kill itself, after the moment came
         assert not self.is_alive(), "the worker was never killed"
         if self.failure is not None:
             raise self.failure
@@ -119,13 +127,13 @@ def worker_caught_up(*, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
     )
 
 
-def settle_with_worker(*, rounds: int = 3) -> None:
+def settle_with_worker(*, rounds: int = 3, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
     """What beat would do over the next minutes: run the sweepers until nothing is left
     unfinished. A round re-queues stuck photos, whose processing the next round waits for."""
     for _ in range(rounds):
         let_sweeper_delay_pass()
         run_sweepers_as_beat()
-        worker_caught_up()
+        worker_caught_up(timeout_s=timeout_s)
         if all_settled():
             return
     raise AssertionError("work was still unfinished after every sweep")

@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 
 CLIENTS = 4
 INSPECTIONS_PER_CLIENT = 40
+INSPECTIONS_PER_CLIENT_LONG = 150
+RESTARTS_LONG = 3
 # The restart begins once the load is running, and the database comes back once the canary
 # client has met it down this many times. The other clients hold back while it is down, so
 # most server threads keep a connection that died with the restart and meet it only after:
@@ -57,7 +59,9 @@ class LoadClient(threading.Thread):
         base_url: str,
         token: str,
         project_id: int,
+        *,
         seed: int,
+        inspections: int,
         log: list,
         gate: threading.Event | None,
     ) -> None:
@@ -68,7 +72,7 @@ class LoadClient(threading.Thread):
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.project_id, self.log = project_id, log
         rng = random.Random(seed)
-        self.inspections = [seeded_uuid(rng) for _ in range(INSPECTIONS_PER_CLIENT)]
+        self.inspections = [seeded_uuid(rng) for _ in range(inspections)]
         self.failure: BaseException | None = None
 
     def run(self) -> None:
@@ -113,7 +117,7 @@ class LoadClient(threading.Thread):
         return exchange
 
 
-def run_load(base_url: str, *, during=None) -> list[Exchange]:
+def run_load(base_url: str, *, inspections: int, during=None) -> list[Exchange]:
     """Every client's inspections, with `during(log, gate, held_back)` run in this thread
     meanwhile. The first client is the canary; the others pause while `gate` is clear."""
     world = build_world(inspectors=CLIENTS)
@@ -122,7 +126,13 @@ def run_load(base_url: str, *, during=None) -> list[Exchange]:
     gate.set()
     clients = [
         LoadClient(
-            base_url, token, world.project_id, seed=index, log=log, gate=gate if index else None
+            base_url,
+            token,
+            world.project_id,
+            seed=index,
+            inspections=inspections,
+            log=log,
+            gate=gate if index else None,
         )
         for index, token in enumerate(world.inspector_tokens)
     ]
@@ -134,49 +144,79 @@ def run_load(base_url: str, *, during=None) -> list[Exchange]:
         finally:
             gate.set()
     for client in clients:
-        client.join(120)
+        client.join(180)
         assert not client.is_alive(), "a load client never finished"
         if client.failure is not None:
             raise client.failure
     return log
 
 
-def test_postgresql_restarts_under_load(gunicorn_server, services):
-    # Given the state a run without the restart ends in
+def restarts(postgresql, *, times: int, windows: list[tuple[float, float]]):
+    """`times` restarts of PostgreSQL, each once WARM_UP_ANSWERS more answers came in; the
+    (down, up) moments of each go to `windows`."""
+
+    def restart_again_and_again(log: list[Exchange], gate, held_back: list[LoadClient]):
+        for _ in range(times):
+            warm = len(log) + WARM_UP_ANSWERS
+            wait_until(lambda warm=warm: len(log) >= warm, "the load to warm up")
+            gate.clear()
+            wait_until(lambda: all(c.parked.is_set() for c in held_back), "clients to hold back")
+            down = time.monotonic()
+            postgresql.stop()
+            try:
+                wait_until(
+                    lambda down=down: sum(e.started > down for e in log) >= ANSWERS_WHILE_DOWN,
+                    "the canary to meet the database down",
+                )
+            finally:
+                postgresql.start()
+                windows.append((down, time.monotonic()))
+                gate.set()
+
+    return restart_again_and_again
+
+
+def assert_failures_only_while_down(log: list[Exchange], windows) -> None:
+    failed = [e for e in log if e.failed]
+    assert failed, "no request met the database down: the test proved nothing"
+    assert [e for e in failed if not any(e.overlaps(*w) for w in windows)] == []
+    after = [e for e in log if e.started > windows[-1][1]]
+    assert len(after) >= CLIENTS, "too few requests after the last restart to judge it"
+
+
+def restart_scenario(server_url: str, postgresql, *, inspections: int, times: int) -> None:
+    # Given the state a run without restarts ends in
     reset_world()
-    log = run_load(gunicorn_server.url)
+    log = run_load(server_url, inspections=inspections)
     assert [e for e in log if e.failed] == []
     baseline = take_fingerprint()
 
     # When PostgreSQL stops (fast shutdown: every session is cut) and starts again under load
     reset_world()
-    window: list[float] = []
-
-    def restart(log: list[Exchange], gate: threading.Event, held_back: list[LoadClient]):
-        wait_until(lambda: len(log) >= WARM_UP_ANSWERS, "the load to warm up")
-        gate.clear()
-        wait_until(lambda: all(c.parked.is_set() for c in held_back), "clients to hold back")
-        window.append(time.monotonic())
-        services.postgresql.stop()
-        try:
-            wait_until(
-                lambda: sum(e.started > window[0] for e in log) >= ANSWERS_WHILE_DOWN,
-                "the canary to meet the database down",
-            )
-        finally:
-            services.postgresql.start()
-            window.append(time.monotonic())
-            gate.set()
-
-    log = run_load(gunicorn_server.url, during=restart)
+    windows: list[tuple[float, float]] = []
+    during = restarts(postgresql, times=times, windows=windows)
+    log = run_load(server_url, inspections=inspections, during=during)
     reconnect_database()
 
     # Then requests failed only while it was down, and none after it was back
-    down, up = window
-    failed = [e for e in log if e.failed]
-    assert failed, "no request met the database down: the test proved nothing"
-    assert [e for e in failed if not e.overlaps(down, up)] == []
-    after = [e for e in log if e.started > up]
-    assert len(after) >= CLIENTS, "too few requests after the restart to judge it"
-    # and the resent writes ended as without the restart
+    assert len(windows) == times
+    assert_failures_only_while_down(log, windows)
+    # and the resent writes ended as without the restarts
     assert_same_end_state(baseline, take_fingerprint())
+
+
+def test_postgresql_restarts_under_load(gunicorn_server, services):
+    restart_scenario(
+        gunicorn_server.url, services.postgresql, inspections=INSPECTIONS_PER_CLIENT, times=1
+    )
+
+
+@pytest.mark.faults_long
+@pytest.mark.timeout(600)  # three restarts under a longer load
+def test_postgresql_restarts_again_and_again_under_load(gunicorn_server, services):
+    restart_scenario(
+        gunicorn_server.url,
+        services.postgresql,
+        inspections=INSPECTIONS_PER_CLIENT_LONG,
+        times=RESTARTS_LONG,
+    )

@@ -107,9 +107,7 @@ def records_seen_by(exported: str, database: dict) -> dict[int, str]:
         other.execute(
             psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(exported))
         )
-        rows = other.execute(
-            f"SELECT id, source_ref FROM {CreditRecord._meta.db_table}"
-        ).fetchall()
+        rows = other.execute(f"SELECT id, source_ref FROM {CreditRecord._meta.db_table}").fetchall()
     return dict(rows)
 
 

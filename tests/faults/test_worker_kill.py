@@ -1,6 +1,7 @@
-"""The Celery worker is SIGKILLed in the middle of photo processing, and in the middle of a
-recompute sweep; after a restart and the sweepers, the work is done exactly once: the same
-rows, the same objects and the same audit entries as a run where nothing was killed."""
+"""The Celery worker is SIGKILLed in the middle of photo processing, and in the middle of the
+recomputes that follow new credit records; after a restart and the sweepers, the work is done
+exactly once: the same rows, the same objects and the same audit entries as a run where nothing
+was killed."""
 
 import hashlib
 import random
@@ -9,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from backend.audit import verify_audit_chain
+from backend.storage import get_store
 from credit.models import Enterprise, EnterpriseScore, RecordSource
 from credit.services import record_create, today_local
 from inspections.models import Photo, PhotoState, Upload
@@ -33,7 +35,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# Noise JPEGs of about 4 MB: each spans several upload parts, and the worker needs a few
+# Noise JPEGs of about 3 MB: each spans several upload parts, and the worker needs a few
 # hundred milliseconds between storing the original and finishing, time to be killed in.
 PHOTO_SIZE = (2000, 1500)
 UPLOAD_CHUNK = 1024 * 1024
@@ -60,8 +62,6 @@ def photo_mid_processing() -> Photo | None:
 
 
 def assert_each_photo_done_once(photos) -> None:
-    from backend.storage import get_store
-
     store = get_store()
     for photo in photos:
         row = Photo.objects.get(uuid=photo.photo_uuid)
@@ -103,23 +103,27 @@ def test_worker_killed_while_processing_a_photo(live_server, celery_worker_proc)
 
 # --- recompute -------------------------------------------------------------------------------
 
-# Enough enterprises that the sweep runs for seconds, so the kill lands inside it. Every fourth
-# gets a blacklist violation: its recompute opens a blacklist proposal and audits it, a side
-# effect that a repeated or half-done recompute would duplicate or lose.
+# Enough enterprises that the worker needs seconds for their recompute messages, so the kill
+# lands among them. Every fourth gets a blacklist violation: its recompute opens a blacklist
+# proposal and audits it, a side effect that a repeated or half-done recompute would duplicate
+# or lose.
 FIRMS = 200
+FIRMS_LONG = 1000
+# A thousand recomputes take the worker a minute or two on a busy 2-core machine.
+LONG_TIMEOUT_S = 300.0
 BLACKLIST_EVERY = 4
 
 
 @transaction.atomic
-def dirty_firms_workload() -> None:
-    """One record for each of FIRMS enterprises, in one transaction: its commit queues FIRMS
-    recompute messages at once, and the worker takes seconds to get through them."""
+def dirty_firms_workload(firms: int) -> None:
+    """One record for each of `firms` enterprises, in one transaction: its commit queues as
+    many recompute messages at once."""
     home = region(REGION_CODE, name="呼和浩特市")
-    firms = Enterprise.objects.bulk_create(
+    created = Enterprise.objects.bulk_create(
         Enterprise(uscc=uscc(n), name=f"受检物业公司{n:04d}", region=home)
-        for n in range(1, FIRMS + 1)
+        for n in range(1, firms + 1)
     )
-    for n, firm in enumerate(firms, start=1):
+    for n, firm in enumerate(created, start=1):
         record_create(
             enterprise=firm,
             rule_code="ABANDON" if n % BLACKLIST_EVERY == 0 else "SANITATION",
@@ -141,16 +145,22 @@ def worker_holds_a_score_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def recomputes_under_way() -> bool:
-    done = EnterpriseScore.objects.filter(dirty=False).count()
-    return FIRMS // 10 <= done < FIRMS // 2 and worker_holds_a_score_lock()
+def recomputing_with_done_between(low: int, high: int):
+    """The moment: between `low` and `high` enterprises are scored, and the worker is inside
+    the transaction of another."""
+
+    def moment() -> bool:
+        done = EnterpriseScore.objects.filter(dirty=False).count()
+        return low <= done < high and worker_holds_a_score_lock()
+
+    return moment
 
 
 def test_worker_killed_during_recomputes(celery_worker_proc, settings):
     settings.CREDIT_OBJECTION_WORKING_DAYS = 0  # records count at once, so scores move
     # Given the state a run without faults ends in
     reset_world()
-    dirty_firms_workload()
+    dirty_firms_workload(FIRMS)
     settle_with_worker()
     baseline = take_fingerprint()
 
@@ -158,9 +168,9 @@ def test_worker_killed_during_recomputes(celery_worker_proc, settings):
     # enterprise's recompute transaction (recompute messages are acknowledged on receipt, so
     # the one it was running is lost with it)
     reset_world()
-    killer = KillWhen(celery_worker_proc, recomputes_under_way)
+    killer = KillWhen(celery_worker_proc, recomputing_with_done_between(FIRMS // 10, FIRMS // 2))
     killer.start()
-    dirty_firms_workload()
+    dirty_firms_workload(FIRMS)
     killer.result()
     assert 0 < EnterpriseScore.objects.filter(dirty=True).count() < FIRMS
 
@@ -169,5 +179,32 @@ def test_worker_killed_during_recomputes(celery_worker_proc, settings):
     celery_worker_proc.start()
     settle_with_worker()
     assert EnterpriseScore.objects.filter(dirty=False).count() == FIRMS
+    assert verify_audit_chain().ok
+    assert_same_end_state(baseline, take_fingerprint())
+
+
+@pytest.mark.faults_long
+@pytest.mark.timeout(900)  # a thousand recomputes, three kills and restarts, then the sweep
+def test_worker_killed_again_and_again_during_recomputes(celery_worker_proc, settings):
+    settings.CREDIT_OBJECTION_WORKING_DAYS = 0
+    # Given the state a run without faults ends in
+    reset_world()
+    dirty_firms_workload(FIRMS_LONG)
+    settle_with_worker(timeout_s=LONG_TIMEOUT_S)
+    baseline = take_fingerprint()
+
+    # When the worker is killed three times on its way through the recomputes, restarted
+    # after each kill
+    reset_world()
+    dirty_firms_workload(FIRMS_LONG)
+    for low, high in ((0.1, 0.3), (0.4, 0.6), (0.7, 0.9)):
+        moment = recomputing_with_done_between(int(FIRMS_LONG * low), int(FIRMS_LONG * high))
+        killer = KillWhen(celery_worker_proc, moment, timeout_s=LONG_TIMEOUT_S)
+        killer.start()
+        killer.result()
+        celery_worker_proc.start()
+
+    # Then the sweepers finish the work, and it was done exactly once
+    settle_with_worker(timeout_s=LONG_TIMEOUT_S)
     assert verify_audit_chain().ok
     assert_same_end_state(baseline, take_fingerprint())

@@ -187,8 +187,10 @@ def submit_visit(app: FieldApp, visit: Visit) -> requests.Response:
     )
 
 
-def confirm_finding(base_url: str, reviewer_token: str, finding_uuid: uuid.UUID):
-    return requests.post(
+def confirm_finding(
+    http: requests.Session, base_url: str, reviewer_token: str, finding_uuid: uuid.UUID
+) -> requests.Response:
+    return http.post(
         f"{base_url}/api/bureau/v1/review/findings/{finding_uuid}",
         json={"decision": "confirm", "comment": "证据充分"},
         headers={"Authorization": f"Bearer {reviewer_token}"},

@@ -10,12 +10,14 @@
 """
 
 import io
+import traceback
 import uuid
 import warnings
 import zipfile
 from functools import cache
 
 import pytest
+from django.db import DataError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -90,9 +92,7 @@ def test_every_real_photo_is_accepted_before_it_is_damaged(kind):
     assert processed.gps_lat == pytest.approx(imagefactory.HOHHOT_LAT, abs=1e-4)
 
 
-@fuzz(300)
-@given(damaged_photo())
-def test_a_damaged_photo_is_processed_or_rejected_with_a_stable_code(data):
+def check_photo_outcome(data: bytes) -> None:
     try:
         processed = process_photo(data)
     except PhotoRejected as rejected:
@@ -101,6 +101,19 @@ def test_a_damaged_photo_is_processed_or_rejected_with_a_stable_code(data):
     assert isinstance(processed, ProcessedPhoto)
     assert_metadata_free_jpeg(processed.display.jpeg, max_side=1600)
     assert_metadata_free_jpeg(processed.thumbnail.jpeg, max_side=320)
+
+
+@fuzz(300)
+@given(damaged_photo())
+def test_a_damaged_photo_is_processed_or_rejected_with_a_stable_code(data):
+    check_photo_outcome(data)
+
+
+@pytest.mark.fuzz_long
+@fuzz(5000)
+@given(damaged_photo())
+def test_a_damaged_photo_is_processed_or_rejected_long(data):
+    check_photo_outcome(data)
 
 
 @pytest.fixture
@@ -258,19 +271,33 @@ def test_a_csv_with_a_nul_character_is_reported_and_nothing_written(registry_reg
     assert report.errors and stored_rows() == before
 
 
-@pytest.mark.xfail(strict=True, reason=f"{SHEET_XML_ESCAPES}; {NUL_ESCAPES}")
-# Derandomised: the same 150 files every run, so the strict xfail holds until the fix lands.
-@fuzz(150, derandomize=True)
-@given(damaged_registry_file())
-def test_a_damaged_registry_file_is_imported_whole_or_reported_and_nothing_written(
-    registry_regions, damaged
-):
+def is_known_escape(exc: Exception) -> bool:
+    """One of the two open escapes of security-requests.md §1: an exception from openpyxl's
+    lazy sheet reader (or the XML/zip code under it), or PostgreSQL refusing a NUL."""
+    if isinstance(exc, DataError):
+        return "NUL" in str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(part in frame.filename for frame in frames for part in KNOWN_ESCAPE_MODULES)
+
+
+KNOWN_ESCAPE_MODULES = ("/openpyxl/", "/xml/etree/", "/zipfile")
+
+
+def check_registry_outcome(damaged: tuple[str, bytes], escapes: list[str]) -> None:
+    """The documented outcome, or one of the known escapes, which is noted in `escapes`."""
     filename, data = damaged
     before = stored_rows()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about odd but readable parts
-        report = registry_import(source=io.BytesIO(data), filename=filename, actor="fuzz")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about odd but readable parts
+            report = registry_import(source=io.BytesIO(data), filename=filename, actor="fuzz")
+    except Exception as exc:
+        if not is_known_escape(exc):
+            raise
+        escapes.append(type(exc).__name__)
+        assert stored_rows() == before
+        return
 
     assert isinstance(report, ImportReport)
     if report.errors:
@@ -280,3 +307,29 @@ def test_a_damaged_registry_file_is_imported_whole_or_reported_and_nothing_writt
         after = stored_rows()
         assert after[:3] == tuple(b + c for b, c in zip(before[:3], created, strict=True))
         assert after[3] == before[3] + (1 if report.changed else 0)
+
+
+def fuzz_registry(examples: int) -> None:
+    """Run the property; known escapes make the test XFAIL (visible until the owner fixes
+    them), any other exception or partial write fails it."""
+    escapes: list[str] = []
+
+    @fuzz(examples)
+    @given(damaged_registry_file())
+    def run(damaged):
+        check_registry_outcome(damaged, escapes)
+
+    run()
+    if escapes:
+        pytest.xfail(f"{SHEET_XML_ESCAPES}; {NUL_ESCAPES}: {sorted(set(escapes))}")
+
+
+def test_a_damaged_registry_file_is_imported_whole_or_reported_and_nothing_written(
+    registry_regions,
+):
+    fuzz_registry(150)
+
+
+@pytest.mark.fuzz_long
+def test_a_damaged_registry_file_long(registry_regions):
+    fuzz_registry(2000)
