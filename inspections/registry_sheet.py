@@ -65,6 +65,7 @@ ERR_DUPLICATE_COLUMN = "列“{header}”与列“{other}”含义相同，只�
 ERR_TOO_MANY_COLUMNS = f"列数超过 {MAX_COLUMNS} 列上限"
 ERR_TOO_MANY_ROWS = f"数据行超过 {MAX_DATA_ROWS} 行上限，请分批导入"
 ERR_FORMULA = "不接受公式，请粘贴为数值"
+ERR_CONTROL_CHARACTER = "内容含有不可见的控制字符"
 ERR_INJECTION = "内容不得以 = + - @ 开头（可能被表格软件当作公式执行）"
 ERR_CELL_TOO_LONG = "内容超过 {limit} 个字符"
 ERR_REQUIRED = "必填"
@@ -330,9 +331,13 @@ def _xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[Ce
     except Exception as exc:  # openpyxl raises many types for a corrupt package
         raise FileRefused(ERR_NOT_XLSX) from exc
     try:
-        if len(workbook.worksheets) > MAX_SHEETS:
+        try:
+            sheets = workbook.worksheets
+        except Exception as exc:  # a damaged workbook part, read lazily
+            raise FileRefused(ERR_NOT_XLSX) from exc
+        if len(sheets) > MAX_SHEETS:
             raise FileRefused(ERR_TOO_MANY_SHEETS)
-        for sheet in workbook.worksheets:
+        for sheet in sheets:
             if not hasattr(sheet, "iter_rows"):  # chart sheets hold no cells
                 continue
             # Dimensions written by other programs are often wrong; read what is there.
@@ -343,8 +348,18 @@ def _xlsx_sheets(data: bytes) -> Iterator[tuple[str, Iterator[tuple[int, list[Ce
 
 
 def _xlsx_rows(sheet) -> Iterator[tuple[int, list[Cell]]]:
-    for line, row in enumerate(sheet.iter_rows(), start=1):
-        yield line, [Cell(cell.value, cell.data_type == "f") for cell in row[: MAX_COLUMNS + 1]]
+    """openpyxl parses a read-only sheet's XML while rows are iterated, so a damaged sheet
+    raises here (ParseError, TypeError, BadZipFile on a bad CRC, …), not when it is opened."""
+    rows = enumerate(sheet.iter_rows(), start=1)
+    while True:
+        try:
+            line, row = next(rows)
+            cells = [Cell(cell.value, cell.data_type == "f") for cell in row[: MAX_COLUMNS + 1]]
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise FileRefused(ERR_NOT_XLSX, sheet=sheet.title) from exc
+        yield line, cells
 
 
 def decode_csv(data: bytes) -> str:
@@ -379,9 +394,16 @@ def _scalar(cell: Cell) -> object:
     if isinstance(value, str):
         if len(value) > MAX_CELL_CHARS:
             raise CellInvalid(ERR_CELL_TOO_LONG.format(limit=MAX_CELL_CHARS))
+        # NUL and other control characters: PostgreSQL refuses NUL in text, and none of them
+        # belongs in a name or an address (tab and line breaks are kept).
+        if _CONTROL_CHARACTERS.search(value):
+            raise CellInvalid(ERR_CONTROL_CHARACTER)
         value = value.strip()
         return value or None
     return value
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _integral_text(value: object) -> str:

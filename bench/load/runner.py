@@ -27,7 +27,6 @@ import json
 import math
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -74,7 +73,8 @@ BACKLOG_TIMEOUT_S = 300.0
 LOCUST_GRACE_S = 60.0
 STEADY_MARGIN_S = 5.0
 ERROR_BODY_CHARS = 300
-ACCESS_STATUS = re.compile(r'" (\d{3}) ')
+ACCESS_LOGGER = "backend.access"  # one JSON line per answered request (backend/logs.py)
+WORKER_TIMEOUT = "WORKER TIMEOUT"
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -394,13 +394,21 @@ def locust_exceptions(csv_prefix: Path) -> list[dict]:
         ]
 
 
-def server_statuses(gunicorn_log: Path) -> dict[str, int]:
+def server_statuses(gunicorn_log: Path) -> tuple[dict[str, int], int]:
+    """(Answers by status from the app's JSON access log, gunicorn worker timeouts): a worker
+    killed mid-request answers nothing, so it shows up only as a timeout line."""
     counts: Counter = Counter()
+    timeouts = 0
     for line in gunicorn_log.read_text(errors="replace").splitlines():
-        match = ACCESS_STATUS.search(line)
-        if match:
-            counts[match.group(1)] += 1
-    return dict(sorted(counts.items()))
+        if WORKER_TIMEOUT in line:
+            timeouts += 1
+        if not line.startswith("{"):
+            continue
+        with contextlib.suppress(json.JSONDecodeError):
+            entry = json.loads(line)
+            if entry.get("logger") == ACCESS_LOGGER and "status" in entry:
+                counts[str(entry["status"])] += 1
+    return dict(sorted(counts.items())), timeouts
 
 
 def photo_states() -> dict[str, int]:
@@ -470,7 +478,8 @@ def summary_line(result: dict) -> str:
         f"{achieved['public']} public req/s achieved (targets {result['targets']['tender_rps']} "
         f"and {result['targets']['public_rps']}) over {result['plan']['duration_s']} s; "
         f"{result['errors_total']} errors, {result['client_5xx']} 5xx seen by clients, "
-        f"{result['server_5xx']} logged by gunicorn; worker caught up: "
+        f"{result['server_5xx']} among {result['server_answers']} answers in the server's "
+        f"access log, {result['gunicorn_worker_timeouts']} worker timeouts; worker caught up: "
         f"{result['catch_up']['caught_up']}"
     )
 
@@ -695,7 +704,7 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
     steady = window(rows, steady_start, load_end + 1)
     errors = error_list(rows)
     script_errors = locust_exceptions(stack.base / "locust")
-    statuses = server_statuses(stack.base / "gunicorn.log")
+    statuses, worker_timeouts = server_statuses(stack.base / "gunicorn.log")
     group_names = [*groups, "locust"]
     result = {
         "benchmark": "load",
@@ -742,6 +751,8 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
         "client_5xx": sum(1 for row in rows if row["status"] >= 500),
         "server_5xx": sum(n for status, n in statuses.items() if status.startswith("5")),
         "server_statuses": statuses,
+        "server_answers": sum(statuses.values()),
+        "gunicorn_worker_timeouts": worker_timeouts,
         "run": run_window,
         "steady": steady,
         "errors": errors,
@@ -756,7 +767,13 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
     write_section(PERFORMANCE_DOC, text)
     write_section(README, text)
     print(text)
-    healthy = not result["errors_total"] and not result["server_5xx"] and catch["caught_up"]
+    healthy = (
+        not result["errors_total"]
+        and not result["server_5xx"]
+        and not worker_timeouts
+        and statuses  # an empty access log would make "no 5xx" meaningless
+        and catch["caught_up"]
+    )
     return 0 if healthy else 1
 
 

@@ -10,14 +10,12 @@
 """
 
 import io
-import traceback
 import uuid
 import warnings
 import zipfile
 from functools import cache
 
 import pytest
-from django.db import DataError
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -225,16 +223,8 @@ def test_every_real_registry_file_imports_before_it_is_damaged(registry_regions)
         assert report.errors == (), filename
 
 
-# Found by this fuzzing, for the owner of inspections/registry_sheet.py (see
-# /work/notes/security-requests.md): exceptions escape `registry_import` instead of a report.
-SHEET_XML_ESCAPES = (
-    "a workbook whose sheet XML is damaged raises ParseError/TypeError from openpyxl's lazy row "
-    "reader (registry_sheet._xlsx_rows runs outside the try that refuses unreadable workbooks)"
-)
-NUL_ESCAPES = (
-    "a NUL character in a CSV or xlsx text cell reaches PostgreSQL, which raises DataError "
-    "(registry_sheet.parse_text lets control characters through)"
-)
+# Both were found by this fuzzing: a damaged sheet's XML raised from openpyxl's lazy row reader,
+# and a NUL in a text cell reached PostgreSQL. Each now gives a report and writes nothing.
 
 
 def _damaged_sheet_xml() -> bytes:
@@ -250,7 +240,6 @@ def _damaged_sheet_xml() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason=SHEET_XML_ESCAPES)
 def test_a_workbook_with_damaged_sheet_xml_is_reported_and_nothing_written(registry_regions):
     before = stored_rows()
 
@@ -261,7 +250,6 @@ def test_a_workbook_with_damaged_sheet_xml_is_reported_and_nothing_written(regis
     assert report.errors and stored_rows() == before
 
 
-@pytest.mark.xfail(strict=True, reason=NUL_ESCAPES)
 def test_a_csv_with_a_nul_character_is_reported_and_nothing_written(registry_regions):
     before = stored_rows()
     data = csv_bytes([ENTERPRISE_HEADER, enterprise_row(name="青城物业\x00服务有限公司")])
@@ -271,33 +259,14 @@ def test_a_csv_with_a_nul_character_is_reported_and_nothing_written(registry_reg
     assert report.errors and stored_rows() == before
 
 
-def is_known_escape(exc: Exception) -> bool:
-    """One of the two open escapes of security-requests.md §1: an exception from openpyxl's
-    lazy sheet reader (or the XML/zip code under it), or PostgreSQL refusing a NUL."""
-    if isinstance(exc, DataError):
-        return "NUL" in str(exc)
-    frames = traceback.extract_tb(exc.__traceback__)
-    return any(part in frame.filename for frame in frames for part in KNOWN_ESCAPE_MODULES)
-
-
-KNOWN_ESCAPE_MODULES = ("/openpyxl/", "/xml/etree/", "/zipfile")
-
-
-def check_registry_outcome(damaged: tuple[str, bytes], escapes: list[str]) -> None:
-    """The documented outcome, or one of the known escapes, which is noted in `escapes`."""
+def check_registry_outcome(damaged: tuple[str, bytes]) -> None:
+    """The documented outcome: an ImportReport, and either everything written or nothing."""
     filename, data = damaged
     before = stored_rows()
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about odd but readable parts
-            report = registry_import(source=io.BytesIO(data), filename=filename, actor="fuzz")
-    except Exception as exc:
-        if not is_known_escape(exc):
-            raise
-        escapes.append(type(exc).__name__)
-        assert stored_rows() == before
-        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about odd but readable parts
+        report = registry_import(source=io.BytesIO(data), filename=filename, actor="fuzz")
 
     assert isinstance(report, ImportReport)
     if report.errors:
@@ -310,18 +279,14 @@ def check_registry_outcome(damaged: tuple[str, bytes], escapes: list[str]) -> No
 
 
 def fuzz_registry(examples: int) -> None:
-    """Run the property; known escapes make the test XFAIL (visible until the owner fixes
-    them), any other exception or partial write fails it."""
-    escapes: list[str] = []
+    """Any exception or partial write fails the property."""
 
     @fuzz(examples)
     @given(damaged_registry_file())
     def run(damaged):
-        check_registry_outcome(damaged, escapes)
+        check_registry_outcome(damaged)
 
     run()
-    if escapes:
-        pytest.xfail(f"{SHEET_XML_ESCAPES}; {NUL_ESCAPES}: {sorted(set(escapes))}")
 
 
 def test_a_damaged_registry_file_is_imported_whole_or_reported_and_nothing_written(
