@@ -1,6 +1,7 @@
 """Authentication pieces shared by the mobile and bureau APIs: bearer auth and login throttle."""
 
 import hashlib
+import logging
 import time
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from ninja.security import HttpBearer
 
 from backend.errors import Problem
 from backend.tokens import token_authenticate
+
+logger = logging.getLogger(__name__)
 
 ERR_INVALID_CREDENTIALS = "用户名或密码错误。"
 ERR_TOO_MANY_ATTEMPTS = "登录失败次数过多，请稍后再试。"
@@ -43,7 +46,25 @@ def _failure_key(username: str) -> str:
 
 def _recent_failures(username: str) -> list[float]:
     cutoff = time.time() - settings.LOGIN_FAILURE_WINDOW_S
-    return [t for t in cache.get(_failure_key(username), []) if t > cutoff]
+    try:
+        stored = cache.get(_failure_key(username), [])
+    except Exception:  # cache (Redis) down: see _remember
+        logger.warning("login throttle unavailable (cache unreachable); not counting")
+        return []
+    return [t for t in stored if t > cutoff]
+
+
+def _remember(username: str, failures: list[float] | None) -> None:
+    """Store (or with None clear) the failures. With the cache down the throttle fails open:
+    inspectors in the field must still be able to sign in while Redis is restarted, and the
+    password check itself still runs; the outage is visible in logs and on /healthz."""
+    try:
+        if failures is None:
+            cache.delete(_failure_key(username))
+        else:
+            cache.set(_failure_key(username), failures, timeout=settings.LOGIN_FAILURE_WINDOW_S)
+    except Exception:
+        logger.warning("login throttle unavailable (cache unreachable); not counting")
 
 
 def login_check(*, username: str, password: str) -> AbstractBaseUser:
@@ -62,9 +83,9 @@ def login_check(*, username: str, password: str) -> AbstractBaseUser:
     user = authenticate(username=username, password=password)
     if user is None:
         failures.append(time.time())
-        cache.set(_failure_key(username), failures, timeout=settings.LOGIN_FAILURE_WINDOW_S)
+        _remember(username, failures)
         raise Problem(401, "invalid_credentials", ERR_INVALID_CREDENTIALS)
-    cache.delete(_failure_key(username))
+    _remember(username, None)
     return user
 
 

@@ -18,9 +18,14 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     def publish() -> None:
         try:
             task.delay(*args)
-        except Exception:  # any broker failure: the sweeper will find the row
+        except Exception as exc:  # any broker failure: the sweeper will find the row
+            # One line, no traceback: during an outage every request logs this.
             logger.warning(
-                "could not queue %s%r; its sweeper will pick it up", task.name, args, exc_info=True
+                "could not queue %s%r (%s: %s); its sweeper will pick it up",
+                task.name,
+                args,
+                type(exc).__name__,
+                exc,
             )
 
     publish.__qualname__ = f"enqueue_on_commit({getattr(task, 'name', task)})"

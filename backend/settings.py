@@ -241,7 +241,7 @@ LOGGING = {
             "filters": ["context", "redact"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO").upper()},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.

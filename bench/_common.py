@@ -204,7 +204,7 @@ def process_tree_rss(pid: int) -> int:
     return total
 
 
-def _tree_cpu_seconds(pids: Sequence[int]) -> float:
+def tree_cpu_seconds(pids: Sequence[int]) -> float:
     total = 0.0
     for pid in pids:
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -313,8 +313,8 @@ def run_closed_loop(
         cpu_marks.append(
             (
                 time.process_time(),
-                _tree_cpu_seconds([server.pid]),
-                _tree_cpu_seconds(server.extra_pids),
+                tree_cpu_seconds([server.pid]),
+                tree_cpu_seconds(server.extra_pids),
             )
         )
 

@@ -2,16 +2,20 @@
 ninja operation on the same server.
 
     python bench/bench_tender.py [--enterprises 20000] [--clients 32] [--seconds 4] [--rounds 3]
-                                 [--gunicorn gthread:2:8,sync:4:1] [--no-redis]
+                                 [--working-set 200] [--warm-up-s 4]
+                                 [--gunicorn gthread:2:8,gthread:4:4,sync:4:1] [--no-redis]
 
 Starts a throwaway PostgreSQL with production durability (fsync and synchronous commit on) and
 Redis on loopback, migrates, seeds `--enterprises` firms (a tenth with a record), publishes a
-snapshot, then for each gunicorn setting (worker class : workers : threads; the first is the
-headline) runs a closed loop of `--clients` keep-alive connections, alternating the trivial
-operation and `GET /enterprises/{uscc}` of a random firm for `--rounds` rounds, so both see the
-same background load. Every look-up is freshly signed with its own nonce (signatures are made
-before the clock starts). Targets: look-ups per second ≥ 0.8 × the trivial operation's, p99 ≤
-25 ms. Writes bench/results/tender.json.
+snapshot, then for each gunicorn setting (worker class : workers : threads, with the rest of
+docker/gunicorn.conf.py; the first setting is the headline) warms the workers up on the
+working set and runs closed loops of `--clients` keep-alive connections, alternating the
+trivial operation and `GET /enterprises/{uscc}` of a random firm of the working set for
+`--rounds` rounds, so both see the same background load. Every look-up is freshly signed with
+its own nonce (signatures are made before the clock starts), so each one claims its nonce in
+Redis and writes its call row. The load generator's own CPU share is reported with each run.
+Targets: look-ups per second ≥ 0.8 × the trivial operation's, p99 ≤ 25 ms. Writes
+bench/results/tender.json.
 """
 
 from __future__ import annotations

@@ -1,16 +1,21 @@
 """Benchmark: 20 concurrent 8 MB tus uploads through gunicorn.
 
-    python bench/bench_uploads.py [--uploads 20] [--size-mb 8] [--workers 2] [--threads 10]
+    python bench/bench_uploads.py [--uploads 20] [--size-mb 8] [--gunicorn gthread:2:10]
 
-Starts PostgreSQL, Redis and SeaweedFS on loopback (the test harness's launchers), migrates a
-fresh database, starts gunicorn (gthread: `--workers` × `--threads` requests at once) and sends
-the photos with tuspy, each in one PATCH, all at the same time. Measures:
+Starts PostgreSQL (with production durability), Redis and SeaweedFS on loopback, migrates a
+fresh database, starts gunicorn with docker/gunicorn.conf.py (gthread: workers × threads
+requests at once) and sends the photos with tuspy, each in one PATCH (the whole file as one
+tus chunk: what a phone on a good link does), all at the same time. Measures:
 
 - peak memory growth of the server: the largest sum of RSS over the gunicorn master and
   workers during the run, minus that sum after a warm-up round (target ≤ 100 MB: streaming
-  holds one 1 MiB part per request, never a photo);
-- throughput (bytes / wall time) as a share of a plain loopback copy of the same bytes by the
-  same number of concurrent connections into a reader that throws them away.
+  holds one part per request, never a photo);
+- throughput (bytes / wall time) as a share of a plain loopback copy: the same bytes sent
+  over the same number of concurrent TCP connections through 127.0.0.1 into a reader that
+  throws them away (a real socket transfer, not a memory copy). The upload path moves every
+  byte over loopback twice (phone → gunicorn → object store), hashes it twice (the photo's
+  SHA-256, and the S3 signature over plain HTTP) and has the object store write it, so a
+  share of a few per cent is what a 2-core machine running all of it allows.
 
 No Celery worker runs, so the processing messages wait in Redis and the web servers are
 measured alone. Writes bench/results/uploads.json.
@@ -22,9 +27,7 @@ import argparse
 import contextlib
 import hashlib
 import io
-import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -35,12 +38,20 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
+from _common import (
+    ROOT,
+    Server,
+    gunicorn,
+    machine,
+    postgresql,
+    process_tree_rss,
+    redis,
+    tree_cpu_seconds,
+    write_result,
+)
+from bench_tender import parse_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.harness import services as svc  # noqa: E402 - needs the path above
+from tests.harness import services as svc
 
 RESULTS_PATH = ROOT / "bench" / "results" / "uploads.json"
 TARGET_GROWTH_MB = 100
@@ -50,26 +61,28 @@ WARM_UP_BYTES = 64 * 1024
 MB = 1024 * 1024
 
 
-def start_services(base: Path) -> tuple[list[svc.ServiceProcess], dict[str, str]]:
-    postgresql, initdb = svc.prepare_postgresql(base)
-    redis = svc.prepare_redis(base)
+@contextlib.contextmanager
+def running_services(base: Path):
+    """PostgreSQL, Redis and SeaweedFS; yields the environment and their process ids."""
     s3 = svc.prepare_seaweedfs(base)
-    redis.spawn()
     s3.spawn()
-    svc.finish_postgresql(postgresql, initdb)
-    for service in (redis, s3, postgresql):
-        service.wait_ready()
-    svc.create_database(postgresql)
-    env = {
-        "DJANGO_SETTINGS_MODULE": "backend.settings",
-        "SECRET_KEY": "bench-only-secret-key",
-        "DATABASE_URL": postgresql.url,
-        "REDIS_URL": f"{redis.url}/0",
-        "CELERY_BROKER_URL": f"{redis.url}/1",
-        "OBJECT_STORE_URL": s3.url,
-        "LOG_LEVEL": "WARNING",
-    }
-    return [postgresql, redis, s3], env
+    with postgresql(base) as database, redis(base) as cache:
+        s3.wait_ready()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "SECRET_KEY": "bench-only-secret-key",
+            "DATABASE_URL": database.url,
+            "REDIS_URL": f"{cache.url}/0",
+            "CELERY_BROKER_URL": f"{cache.url}/1",
+            "OBJECT_STORE_URL": s3.url,
+            "LOG_LEVEL": "WARNING",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        }
+        try:
+            yield env, [p.popen.pid for p in (database, cache, s3) if p.popen]
+        finally:
+            s3.stop()
 
 
 def prepare_field(uploads: int, size: int) -> tuple[str, int, list[tuple[uuid.UUID, bytes]]]:
@@ -138,55 +151,14 @@ def prepare_field(uploads: int, size: int) -> tuple[str, int, list[tuple[uuid.UU
     return user.username, len(warm), every
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int, log: Path):
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "backend.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--preload",
-            "--timeout",
-            "120",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn did not start; see {log}")
-
-
-def server_rss(master: psutil.Process) -> int:
-    total = 0
-    for process in [master, *master.children(recursive=True)]:
-        with contextlib.suppress(psutil.NoSuchProcess):  # a worker recycled mid-sample
-            total += process.memory_info().rss
-    return total
-
-
 class PeakSampler(threading.Thread):
-    def __init__(self, master: psutil.Process) -> None:
+    def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.master, self.peak, self.done = master, 0, threading.Event()
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, server_rss(self.master))
+            self.peak = max(self.peak, process_tree_rss(self.pid))
             time.sleep(SAMPLE_EVERY_S)
 
 
@@ -261,86 +233,95 @@ def loopback_copy(payloads: list[bytes]) -> float:
     return elapsed
 
 
+def measure(server: Server, token: str, warm, photos) -> dict:
+    base_url = f"http://127.0.0.1:{server.port}"
+    upload_all(base_url, token, warm)  # every worker thread has served an upload once
+    time.sleep(1.0)
+    baseline = process_tree_rss(server.pid)
+    sampler = PeakSampler(server.pid)
+    sampler.start()
+    cpu_before = tree_cpu_seconds([server.pid]), tree_cpu_seconds(server.extra_pids)
+    elapsed = upload_all(base_url, token, photos)
+    cpu_after = tree_cpu_seconds([server.pid]), tree_cpu_seconds(server.extra_pids)
+    sampler.done.set()
+    sampler.join()
+    peak = max(sampler.peak, process_tree_rss(server.pid))
+    window = elapsed * (os.cpu_count() or 1)
+    return {
+        "baseline": baseline,
+        "peak": peak,
+        "elapsed": elapsed,
+        "server_cpu_share": round((cpu_after[0] - cpu_before[0]) / window, 3),
+        "services_cpu_share": round((cpu_after[1] - cpu_before[1]) / window, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uploads", type=int, default=20)
     parser.add_argument("--size-mb", type=float, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=10)
+    parser.add_argument("--gunicorn", default="gthread:2:10", help="worker_class:workers:threads")
     args = parser.parse_args()
     size = int(args.size_mb * MB)
-    base = Path(tempfile.mkdtemp(prefix="bench-uploads-"))
-    base.chmod(0o711)
-    services, env = start_services(base)
-    os.environ.update(env)
-    gunicorn = None
-    try:
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v", "0"],
-            cwd=ROOT,
-            check=True,
-            env={**os.environ, **env},
-        )
-        username, warm_count, every = prepare_field(args.uploads, size)
-        warm, photos = every[:warm_count], every[warm_count:]
-        port = svc.free_port()
-        gunicorn = start_gunicorn(env, port, args.workers, args.threads, base / "gunicorn.log")
-        base_url = f"http://127.0.0.1:{port}"
-        import requests
+    settings = parse_settings(args.gunicorn)[0]
+    with tempfile.TemporaryDirectory(prefix="bench_uploads_") as tmp:
+        base = Path(tmp)
+        with running_services(base) as (env, service_pids):
+            os.environ.update(env)
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=env
+            )
+            username, warm_count, every = prepare_field(args.uploads, size)
+            warm, photos = every[:warm_count], every[warm_count:]
+            with gunicorn(
+                env=env,
+                folder=base,
+                settings=settings,
+                ready_path="/healthz",
+                extra_pids=service_pids,
+            ) as server:
+                import requests
 
-        token = requests.post(
-            f"{base_url}/api/mobile/v1/auth/token",
-            json={"username": username, "password": PASSWORD, "device_id": "bench"},
-            timeout=30,
-        ).json()["access_token"]
-        upload_all(base_url, token, warm)  # every worker thread has served an upload once
-        time.sleep(1.0)
-        master = psutil.Process(gunicorn.pid)
-        baseline = server_rss(master)
-        sampler = PeakSampler(master)
-        sampler.start()
-        elapsed = upload_all(base_url, token, photos)
-        sampler.done.set()
-        sampler.join()
-        peak = max(sampler.peak, server_rss(master))
+                token = requests.post(
+                    f"http://127.0.0.1:{server.port}/api/mobile/v1/auth/token",
+                    json={"username": username, "password": PASSWORD, "device_id": "bench"},
+                    timeout=30,
+                ).json()["access_token"]
+                run = measure(server, token, warm, photos)
 
-        from inspections.models import Photo, PhotoState
+            from inspections.models import Photo, PhotoState
 
-        received = Photo.objects.filter(
-            uuid__in=[u for u, _ in photos], state=PhotoState.RECEIVED
-        ).count()
-        copy_elapsed = loopback_copy([data for _, data in photos])
-    finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            gunicorn.wait(timeout=30)
-        for service in reversed(services):
-            service.stop()
-
+            received = Photo.objects.filter(
+                uuid__in=[u for u, _ in photos], state=PhotoState.RECEIVED
+            ).count()
+    copy_elapsed = loopback_copy([data for _, data in photos])
     total = size * len(photos)
-    growth_mb = (peak - baseline) / MB
+    growth_mb = (run["peak"] - run["baseline"]) / MB
     result = {
         "benchmark": "uploads",
+        "command": "python bench/bench_uploads.py",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "uploads": len(photos),
         "bytes_per_upload": size,
-        "gunicorn": {"worker_class": "gthread", "workers": args.workers, "threads": args.threads},
+        "gunicorn": settings.as_dict(),
+        "patch_bytes": size,
         "received": received,
-        "server_rss_baseline_mb": round(baseline / MB, 1),
-        "server_rss_peak_mb": round(peak / MB, 1),
+        "server_rss_baseline_mb": round(run["baseline"] / MB, 1),
+        "server_rss_peak_mb": round(run["peak"] / MB, 1),
         "peak_growth_mb": round(growth_mb, 1),
         "target_growth_mb": TARGET_GROWTH_MB,
         "growth_within_target": growth_mb <= TARGET_GROWTH_MB,
-        "upload_seconds": round(elapsed, 3),
-        "upload_mb_per_s": round(total / MB / elapsed, 1),
+        "upload_seconds": round(run["elapsed"], 3),
+        "upload_mb_per_s": round(total / MB / run["elapsed"], 1),
+        "server_cpu_share": run["server_cpu_share"],
+        "services_cpu_share": run["services_cpu_share"],
+        "loopback_copy": "TCP through 127.0.0.1, same bytes, same number of connections",
         "loopback_copy_seconds": round(copy_elapsed, 3),
         "loopback_mb_per_s": round(total / MB / copy_elapsed, 1),
-        "throughput_share_of_loopback": round(copy_elapsed / elapsed, 4),
+        "throughput_share_of_loopback": round(copy_elapsed / run["elapsed"], 4),
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    write_result(RESULTS_PATH, result)
     if received != len(photos):
         raise SystemExit(f"only {received} of {len(photos)} photos arrived")
 

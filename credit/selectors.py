@@ -154,9 +154,7 @@ STANDING_FIELDS = (
 
 def entry_standing(*, snapshot_id: int, uscc: str) -> dict | None:
     """Those fields as a dict; (snapshot, uscc) is unique, so no ordering is needed."""
-    rows = SnapshotEntry.objects.filter(snapshot_id=snapshot_id, uscc=uscc).values(
-        *STANDING_FIELDS
-    )
+    rows = SnapshotEntry.objects.filter(snapshot_id=snapshot_id, uscc=uscc).values(*STANDING_FIELDS)
     return next(iter(rows[:1]), None)
 
 

@@ -126,3 +126,25 @@ def test_invalid_json_is_a_problem_not_a_500(client):
 
     assert response.status_code in (400, 422)
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_sign_in_still_works_when_the_throttle_cache_is_unreachable(client, caplog):
+    from django.test import override_settings
+
+    profile = staff()
+    # Given the cache (Redis in production) down: nothing listens on the discard port.
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        wrong = _sign_in(client, MOBILE, profile.user.username, password="wrong")
+        right = _sign_in(client, MOBILE, profile.user.username)
+
+    # Then the password check still decides, and the outage is logged rather than a 500.
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+    assert right.status_code == 200
+    assert "login throttle unavailable" in caplog.text

@@ -45,4 +45,4 @@ def test_broker_outage_after_commit_is_logged_not_raised(caplog):
     with caplog.at_level(logging.WARNING, logger="backend.queueing"), transaction.atomic():
         enqueue_on_commit(task, 7)
 
-    assert "could not queue tests.probe(7,)" in caplog.text
+    assert "could not queue tests.probe(7,) (ConnectionError: broker unreachable)" in caplog.text

@@ -10,7 +10,7 @@ import time
 import psycopg
 import psycopg.sql
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from credit.models import CreditRecord, Enterprise, RecordSource, Snapshot, SnapshotEntry
 from credit.publication import snapshot_content_chunks, snapshot_publish
@@ -210,4 +210,3 @@ def test_snapshot_published_while_records_are_written(settings):
     assert_same_end_state(
         baseline.without_tables(*tables), take_fingerprint().without_tables(*tables)
     )
-    connections.close_all()

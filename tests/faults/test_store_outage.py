@@ -28,7 +28,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 PHOTO_SIZE = (2000, 1500)
 
 
-class Upload3Parts:
+class HandDrivenUpload:
     """One photo's upload, driven by hand so the test decides when bytes leave the phone."""
 
     def __init__(self, base_url: str, token: str, photo) -> None:
@@ -94,11 +94,11 @@ def upload_workload(base_url: str, *, between_parts=lambda: None):
     visit = plan_visit(random.Random(31), draw_photo=lambda rng: noise_jpeg(rng, size=PHOTO_SIZE))
     record_visit(app, visit, project_id=world.project_id)
     first = visit.photos[0]
-    upload = Upload3Parts(base_url, world.inspector_tokens[0], first)
+    upload = HandDrivenUpload(base_url, world.inspector_tokens[0], first)
     return app, visit, upload, upload.patch_two_parts(between_parts)
 
 
-def finish(app, visit, upload: Upload3Parts) -> None:
+def finish(app, visit, upload: HandDrivenUpload) -> None:
     """The phone resumes from the server's offset with tuspy, uploads the other photos, and
     the worker's processing runs (here, in-process)."""
     app.uploader(upload.photo, url=upload.url, chunk_size=PART_BYTES).upload()
