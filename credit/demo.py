@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from backend.errors import Problem
 from credit.models import Enterprise, RecordSource
 from credit.publication import snapshot_publish
 from credit.recompute import recompute_enterprise
@@ -104,13 +105,20 @@ def credit_history_seed(
     for firm in enterprises:
         score = recompute_enterprise(enterprise_id=firm.id, as_of=today)
         if score.blacklist_proposal and reviewer and approver and reviewer.pk != approver.pk:
-            blacklist_propose(enterprise=firm, reason="依据生效的严重失信记录", actor=reviewer)
-            blacklist_approve(
-                enterprise=firm,
-                authority="住房和城乡建设局",
-                document_no=f"示例黑〔{today.year}〕{blacklisted + 1}号",
-                actor=approver,
-            )
+            try:
+                blacklist_propose(enterprise=firm, reason="依据生效的严重失信记录", actor=reviewer)
+                blacklist_approve(
+                    enterprise=firm,
+                    authority="住房和城乡建设局",
+                    document_no=f"示例黑〔{today.year}〕{blacklisted + 1}号",
+                    actor=approver,
+                )
+            except Problem as problem:
+                # Seeding the same firms again (or firms blacklisted by an earlier run):
+                # the entry is already there, which is what this step wants.
+                if problem.code not in ("already_blacklisted", "proposal_exists"):
+                    raise
+                continue
             recompute_enterprise(enterprise_id=firm.id, as_of=today)
             blacklisted += 1
     snapshots = 0
