@@ -274,7 +274,7 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=DEFAULT_PER_CLIENT)
     parser.add_argument(
         "--gunicorn",
-        default="gthread:2:8",
+        default="gthread:2:8,gthread:4:4,sync:4:1",
         help="worker_class:workers:threads[,...]; the first is the headline figure",
     )
     parser.add_argument(
