@@ -535,6 +535,26 @@ def enterprise_scale_update(
     enterprise.managed_area_m2, enterprise.managed_projects = area, managed_projects
 
 
+def enterprise_scales_update(*, scales: dict[int, tuple[Decimal, int]]) -> int:
+    """Bulk form of `enterprise_scale_update` for the registry import and the daily refresh:
+    {enterprise id: (managed area m², managed projects)}; only rows whose figures changed are
+    written, in one bulk UPDATE. Returns how many were written."""
+    changed = []
+    for enterprise in Enterprise.objects.filter(pk__in=scales.keys()).only(
+        "id", "managed_area_m2", "managed_projects"
+    ):
+        area, projects = scales[enterprise.pk]
+        area = Decimal(area).quantize(Decimal("0.01"))
+        if (enterprise.managed_area_m2, enterprise.managed_projects) != (area, projects):
+            enterprise.managed_area_m2, enterprise.managed_projects = area, projects
+            enterprise.updated_at = timezone.now()
+            changed.append(enterprise)
+    Enterprise.objects.bulk_update(
+        changed, ["managed_area_m2", "managed_projects", "updated_at"], batch_size=1000
+    )
+    return len(changed)
+
+
 # --- blacklist ----------------------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """Enterprise scale from management contracts. `credit` cannot read contracts (imports flow one
 way), so whoever changes contracts (registry import, admin, the daily beat task) calls this to
-push the totals through `credit.services.enterprise_scale_update`."""
+push the totals through `credit.services.enterprise_scales_update`."""
 
 from collections.abc import Iterable
 from datetime import date
@@ -11,7 +11,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from credit.models import Enterprise
-from credit.services import enterprise_scale_update
+from credit.services import enterprise_scales_update
 from inspections.models import ManagementContract
 
 # Keeps each IN (...) list well below SQLite's and PostgreSQL's parameter limits.
@@ -42,14 +42,16 @@ def enterprise_scale_refresh(*, enterprise_ids: Iterable[int], today: date | Non
                 area=Sum("project__building_area_m2"), projects=Count("project", distinct=True)
             )
         }
-        for enterprise in Enterprise.objects.filter(pk__in=chunk):
-            total = totals.get(enterprise.pk, {})
-            enterprise_scale_update(
-                enterprise=enterprise,
-                managed_area_m2=total.get("area") or Decimal(0),
-                managed_projects=total.get("projects") or 0,
-            )
-            refreshed += 1
+        enterprise_scales_update(
+            scales={
+                enterprise_id: (
+                    totals.get(enterprise_id, {}).get("area") or Decimal(0),
+                    totals.get(enterprise_id, {}).get("projects") or 0,
+                )
+                for enterprise_id in chunk
+            }
+        )
+        refreshed += len(chunk)
     return refreshed
 
 
