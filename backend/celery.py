@@ -45,6 +45,9 @@ app.conf.beat_schedule = {
         "task": "credit.activate_due_records",
         "schedule": crontab(hour="*", minute=5),
     },
+    # Signed tender calls are queued in Redis by the web processes (credit.tender_calls); this
+    # moves them into PostgreSQL, so the call record lags by seconds, not by a batch of hours.
+    "flush-tender-calls": {"task": "credit.flush_tender_calls", "schedule": 5.0},
     # Tender calls are kept a year as the per-call record, then purged.
     "purge-tender-calls-daily": {
         "task": "credit.purge_tender_calls",

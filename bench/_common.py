@@ -39,7 +39,7 @@ HOST = "127.0.0.1"
 NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 RECV_BYTES = 256 * 1024
 STARTUP_TIMEOUT_S = 60.0
-ERR_EXHAUSTED = "a client ran out of prepared requests; raise --per-client"
+ERR_EXHAUSTED = "the clients ran out of prepared requests; raise --per-client"
 
 
 # --- machine -----------------------------------------------------------------------------
@@ -71,6 +71,28 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     if not ordered:
         raise ValueError("no samples")
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def django_environment(database_url: str, folder: Path, *, redis_url: str = "") -> dict[str, str]:
+    """The environment of the Django processes a benchmark starts: production settings (DEBUG
+    off, no Celery/Redis variables inherited from the caller) on the throwaway services."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench-only-secret-key",
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "OBJECT_STORE_URL": f"file://{folder / 'objects'}",
+            "CREDIT_OBJECTION_WORKING_DAYS": "0",
+            "LOG_LEVEL": "WARNING",
+            "STATIC_ROOT": str(folder / "static"),
+        }
+    )
+    if redis_url:
+        env["REDIS_URL"] = f"{redis_url}/0"
+    return env
 
 
 # --- services ----------------------------------------------------------------------------
@@ -289,19 +311,80 @@ class _Connection:
         return int(head[9:12])
 
 
+def open_connections(server: Server, count: int) -> list[_Connection]:
+    """Keep-alive connections to reuse across runs (`run_closed_loop(connections=...)`): gunicorn
+    hands each new connection to whichever worker accepts it first, so every fresh set of 32
+    is split differently between the workers, and a worker left with few connections idles
+    while the others queue. Runs compared with each other share one set, hence one split."""
+    connections = [_Connection(server.port, iter(())) for _ in range(count)]
+    for conn in connections:
+        conn.connect()
+    return connections
+
+
+def close_connections(connections: list[_Connection]) -> None:
+    for conn in connections:
+        if conn.sock is not None:
+            conn.sock.close()
+
+
+def _receive(sock: socket.socket) -> bytes:
+    """The next bytes of an answer; b"" when the server closed the connection, with a FIN or,
+    as a worker being recycled may, with a reset."""
+    try:
+        return sock.recv(RECV_BYTES)
+    except ConnectionResetError:
+        return b""
+
+
+def _drain_answers(selector: selectors.BaseSelector, timeout_s: float = 5.0) -> None:
+    """Read the answers still in flight when the clock stopped, so reused connections start
+    the next run clean."""
+    waiting = {key.fileobj: key.data for key in selector.get_map().values()}
+    deadline = time.perf_counter() + timeout_s
+    while waiting and time.perf_counter() < deadline:
+        for key, _ in selector.select(timeout=0.5):
+            conn: _Connection = key.data
+            chunk = _receive(key.fileobj)
+            if not chunk:
+                conn.must_reconnect = True
+            else:
+                conn.buffer += chunk
+                if conn.answer() is None:
+                    continue
+            selector.unregister(key.fileobj)
+            waiting.pop(key.fileobj, None)
+    for fileobj in list(waiting):
+        selector.unregister(fileobj)
+
+
 def run_closed_loop(
     *,
     server: Server,
     requests_per_client: list[Iterator[bytes]],
     seconds: float,
     warmup_s: float,
+    connections: list[_Connection] | None = None,
 ) -> LoadResult:
     """Each client sends its next request as soon as its previous answer is complete. Answers
-    of the first `warmup_s` are not counted; CPU is read over the counted window only."""
+    of the first `warmup_s` are not counted; CPU is read over the counted window only. With
+    `connections` (from open_connections, one per client) the run reuses them and leaves them
+    open, otherwise it opens its own and closes them at the end."""
     selector = selectors.DefaultSelector()
-    connections = [_Connection(server.port, iter(r)) for r in requests_per_client]
-    for conn in connections:
-        selector.register(conn.connect(), selectors.EVENT_READ, conn)
+    owned = connections is None
+    if connections is None:
+        connections = [_Connection(server.port, iter(())) for _ in requests_per_client]
+        for conn in connections:
+            conn.connect()
+    for conn, requests in zip(connections, requests_per_client, strict=True):
+        conn.requests = iter(requests)
+        conn.buffer.clear()
+        if conn.must_reconnect:  # the server closed it after its last answer (sync workers)
+            conn.sock.close()
+            conn.connect()
+            conn.must_reconnect = False
+        assert conn.sock is not None
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
         conn.send_next()
     latencies: list[float] = []
     errors = 0
@@ -336,7 +419,7 @@ def run_closed_loop(
             break
         for key, _ in selector.select(timeout=0.5):
             conn: _Connection = key.data
-            chunk = key.fileobj.recv(RECV_BYTES)
+            chunk = _receive(key.fileobj)
             if not chunk:
                 # A worker that is recycled or shut down closes its idle keep-alive connections;
                 # a request sent on one just then is lost, as a real client would see it.
@@ -356,8 +439,9 @@ def run_closed_loop(
             elif not conn.send_next():
                 raise RuntimeError(ERR_EXHAUSTED)
     mark()
-    for key in list(selector.get_map().values()):
-        key.fileobj.close()
+    _drain_answers(selector)
+    if owned:
+        close_connections(connections)
     selector.close()
     latencies.sort()
     window = seconds * (os.cpu_count() or 1)

@@ -43,7 +43,8 @@ from credit.selectors import (
     snapshot_entries_by_uscc,
     snapshot_memo,
 )
-from credit.tender_auth import TenderSignatureAuth, tender_call_record
+from credit.tender_auth import TenderSignatureAuth
+from credit.tender_calls import tender_call_record
 from credit.validators import normalise_uscc
 
 ERR_NO_SNAPSHOT = "尚未发布信用快照。"

@@ -18,6 +18,15 @@ def dirty_enterprises() -> dict[tuple[str, ...], float]:
     return {(): float(counts.get(True, 0))}
 
 
+def tender_calls_queued() -> dict[tuple[str, ...], float]:
+    """Signed tender calls waiting in Redis to be stored; growing means the flush task (beat,
+    every 5 s) is not running."""
+    from credit.tender_calls import tender_calls_queued as queued
+
+    count = queued()
+    return {} if count is None else {(): float(count)}
+
+
 def register() -> None:
     from backend.observability import register_gauge
 
@@ -30,4 +39,9 @@ def register() -> None:
         "wuye_dirty_enterprises",
         "Enterprises whose score waits for a recompute.",
         dirty_enterprises,
+    )
+    register_gauge(
+        "wuye_tender_calls_queued",
+        "Signed tender calls queued in Redis, not yet stored in PostgreSQL.",
+        tender_calls_queued,
     )

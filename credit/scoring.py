@@ -288,16 +288,16 @@ def score_enterprise(
     blacklist_ids = tuple(r.record_id for r in bad if r.blacklist)
     benefit_codes = _tender_benefit_codes(good, rulebook)
 
-    reasons = [_base_reason(base_c)]
-    reasons += [_record_reason(r, rulebook) for r in counted]
+    reasons = [base_reason(base_c)]
+    reasons += [record_reason(r, rulebook) for r in counted]
     if good_c < good_uncapped_c:
-        reasons.append(_bonus_cap_reason(rulebook, excess_c=good_uncapped_c - good_c))
+        reasons.append(bonus_cap_reason(rulebook, excess_c=good_uncapped_c - good_c))
     if risk is not None:
-        reasons += _model_reasons(risk, model_c, has_serious=has_serious, rulebook=rulebook)
+        reasons += model_reasons(risk, model_c, has_serious=has_serious, rulebook=rulebook)
     if grade_index != band_index:
-        reasons.append(_grade_floor_reason(rulebook))
+        reasons.append(grade_floor_reason(rulebook))
     if blacklist_ids:
-        reasons.append(_blacklist_proposal_reason())
+        reasons.append(blacklist_proposal_reason())
 
     return ScoreBreakdown(
         as_of=as_of,
@@ -613,11 +613,11 @@ def _rule_titles(rule_code: str, rulebook: Rulebook) -> tuple[str, str]:
     return (rule.title_zh, rule.title_en) if rule is not None else (rule_code, rule_code)
 
 
-def _base_reason(base_c: int) -> Reason:
+def base_reason(base_c: int) -> Reason:
     return Reason("base_score", "基础分", "Base score", points=_points(base_c))
 
 
-def _record_reason(record: RecordInput, rulebook: Rulebook) -> Reason:
+def record_reason(record: RecordInput, rulebook: Rulebook) -> Reason:
     title_zh, title_en = _rule_titles(record.rule_code, rulebook)
     code = "bad_record" if record.kind == KIND_BAD else "good_record"
     return Reason(
@@ -628,7 +628,7 @@ def _record_reason(record: RecordInput, rulebook: Rulebook) -> Reason:
     )
 
 
-def _bonus_cap_reason(rulebook: Rulebook, *, excess_c: int) -> Reason:
+def bonus_cap_reason(rulebook: Rulebook, *, excess_c: int) -> Reason:
     return Reason(
         "bonus_cap",
         f"加分合计以 {rulebook.bonus_cap} 分为上限",
@@ -637,7 +637,7 @@ def _bonus_cap_reason(rulebook: Rulebook, *, excess_c: int) -> Reason:
     )
 
 
-def _model_reasons(
+def model_reasons(
     risk: RiskInput, model_c: int, *, has_serious: bool, rulebook: Rulebook
 ) -> list[Reason]:
     """The model line with its points, the serious-record rule when it held the lift back, then
@@ -669,7 +669,7 @@ def _model_reasons(
     return reasons
 
 
-def _grade_floor_reason(rulebook: Rulebook) -> Reason:
+def grade_floor_reason(rulebook: Rulebook) -> Reason:
     floor = rulebook.clean_floor_grade
     return Reason(
         "grade_floor",
@@ -678,7 +678,7 @@ def _grade_floor_reason(rulebook: Rulebook) -> Reason:
     )
 
 
-def _blacklist_proposal_reason() -> Reason:
+def blacklist_proposal_reason() -> Reason:
     return Reason(
         "blacklist_proposal",
         "存在可列入黑名单的生效严重失信记录，建议列入黑名单（需审批）",

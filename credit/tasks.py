@@ -44,6 +44,15 @@ def publish_snapshot_task() -> None:
 
 @shared_task(name="credit.purge_tender_calls", ignore_result=True)
 def purge_tender_calls_task() -> None:
-    from credit.tender_auth import tender_calls_purge
+    from credit.tender_calls import tender_calls_purge
 
     logger.info("tender calls purged: %s", tender_calls_purge())
+
+
+@shared_task(name="credit.flush_tender_calls", ignore_result=True)
+def flush_tender_calls_task() -> None:
+    from credit.tender_calls import tender_calls_flush
+
+    stored = tender_calls_flush()
+    if stored:
+        logger.info("tender calls stored: %s", stored)

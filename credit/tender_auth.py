@@ -12,25 +12,19 @@ parameter name (stable, no re-encoding), joined by "&" — empty when there is n
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 import threading
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import APIKeyHeader
-from redis import Redis
-from redis.exceptions import RedisError
 
 from backend.audit import audit_append
 from backend.errors import Problem
-from credit.models import TenderCall, TenderClient
+from credit.models import TenderClient
 from credit.signing import sign, string_to_sign
 
 ERR_MISSING_HEADERS = "缺少签名请求头（X-Client-Id、X-Timestamp、X-Nonce、X-Signature）。"
@@ -38,19 +32,10 @@ ERR_UNKNOWN_CLIENT = "客户端标识无效或已停用。"
 ERR_STALE = "请求时间戳与服务器时间相差超过 {skew} 秒。"
 ERR_BAD_NONCE = "X-Nonce 须为 16 到 128 个字符。"
 ERR_BAD_SIGNATURE = "请求签名不正确。"
-ERR_REPLAYED = "该 nonce 已使用过，请求被视为重放。"
-
-logger = logging.getLogger(__name__)
 
 NONCE_MIN, NONCE_MAX = 16, 128
-# A request is accepted within TENDER_MAX_SKEW_S of server time either way, so a nonce must be
-# remembered for twice that long to refuse every replay the clock check lets through.
-NONCE_WINDOW_FACTOR = 2
-NONCE_KEY = "tender:nonce:{client}:{nonce}"
 CLIENT_ID_BYTES = 8  # 16 hex characters: unique among a handful of platforms, easy to read
 SECRET_BYTES = 32  # 256-bit HMAC key, as long as the SHA-256 block needs to be strong
-# Call rows are the audit of look-ups: kept a year, like the bureau's other access logs.
-CALL_RETENTION = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -92,8 +77,8 @@ def clear_client_cache() -> None:
 
 class TenderSignatureAuth(APIKeyHeader):
     """Ninja auth: checks the headers, the client, the clock and the signature, and returns the
-    TenderClient. The nonce is checked when the call is recorded (`tender_call_record`), once
-    the answer is known and before it is sent. Returns the cached ActiveClient."""
+    cached ActiveClient. The nonce is checked when the call is recorded
+    (`credit.tender_calls.tender_call_record`), once the answer is known and before it is sent."""
 
     param_name = "X-Signature"
 
@@ -125,117 +110,6 @@ class TenderSignatureAuth(APIKeyHeader):
         return client
 
 
-def tender_call_record(*, request: HttpRequest, status: int, snapshot_id: int | None) -> None:
-    """Refuse a replayed nonce (401 replayed_request), then write the call's audit row.
-
-    With Redis (REDIS_URL) the nonce is claimed there first: SET NX EX is atomic across every
-    web process, so replay protection does not depend on when the row reaches disk, and the
-    row is committed without waiting for the WAL flush. Without Redis, or while it is
-    unreachable, the row's unique (client, nonce) is the guard and commits durably. The unique
-    constraint stays in force in both cases, so a nonce Redis forgot (a restart) is still
-    refused by the database."""
-    client_pk, nonce = request.auth.id, request.tender_nonce
-    claimed = _nonce_claimed_in_redis(client_pk=client_pk, nonce=nonce)
-    if claimed is False:
-        raise Problem(401, "replayed_request", ERR_REPLAYED)
-    call = TenderCall(
-        client_id=client_pk,
-        nonce=nonce,
-        at=timezone.now(),
-        method=request.method or "",
-        path=request.path[:300],
-        query=request.META.get("QUERY_STRING", "")[:300],
-        status=status,
-        snapshot_id=snapshot_id,
-    )
-    try:
-        if claimed and connection.vendor == "postgresql" and not connection.in_atomic_block:
-            _insert_without_waiting_for_disk(call)
-        else:
-            _insert_durably(call)
-    except IntegrityError as exc:
-        raise Problem(401, "replayed_request", ERR_REPLAYED) from exc
-
-
-def _nonce_claimed_in_redis(*, client_pk: int, nonce: str) -> bool | None:
-    """True: first use, claimed; False: seen within the window; None: no Redis to ask."""
-    if not settings.REDIS_URL:
-        return None  # the local-memory cache is per process: no guard at all
-    key = NONCE_KEY.format(client=client_pk, nonce=nonce)
-    window_s = NONCE_WINDOW_FACTOR * settings.TENDER_MAX_SKEW_S
-    try:
-        return bool(_redis(settings.REDIS_URL).set(key, 1, nx=True, ex=window_s))
-    except RedisError:
-        logger.warning("Redis unreachable: the tender nonce is guarded by the database alone")
-        return None
-
-
-# Redis timeouts: an answer normally takes well under a millisecond; past these the database
-# guards alone rather than leaving the tender platform waiting.
-REDIS_CONNECT_TIMEOUT_S = 0.5
-REDIS_TIMEOUT_S = 0.5
-_redis_lock = threading.Lock()
-_redis_clients: dict[str, Redis] = {}
-
-
-def _redis(url: str) -> Redis:
-    """One client (and connection pool) per process and URL. Not Django's cache: its Redis
-    backend builds a client object for every operation, a third of a look-up's CPU time."""
-    client = _redis_clients.get(url)
-    if client is None:
-        with _redis_lock:
-            client = _redis_clients.setdefault(
-                url,
-                Redis.from_url(
-                    url,
-                    socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-                    socket_timeout=REDIS_TIMEOUT_S,
-                ),
-            )
-    return client
-
-
-def _insert_durably(call: TenderCall) -> None:
-    # In autocommit (web requests) the INSERT is its own transaction: one round trip. Inside a
-    # caller's transaction a savepoint keeps that transaction usable after a duplicate.
-    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    with savepoint:
-        call.save(force_insert=True)
-
-
-# TenderCall's table and columns (tests/credit/test_tender_nonce.py writes rows through it).
-_ASYNC_INSERT_SQL = (
-    "SET LOCAL synchronous_commit TO OFF; "
-    "INSERT INTO credit_tendercall "
-    "(client_id, nonce, at, action, method, path, query, status, snapshot_id) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-
-
-def _insert_without_waiting_for_disk(call: TenderCall) -> None:
-    """One round trip: both statements travel in one simple query, which PostgreSQL runs as one
-    implicit transaction, so SET LOCAL covers exactly this INSERT. An asynchronous commit is
-    visible at once (the unique index refuses a duplicate immediately); a database crash can
-    lose the last fraction of a second of call rows, which is acceptable for the look-up log
-    while replay protection for those nonces stays in Redis. A duplicate rolls the implicit
-    transaction back and leaves the connection idle."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ASYNC_INSERT_SQL,
-            [
-                call.client_id,
-                call.nonce,
-                call.at,
-                call.action,
-                call.method,
-                call.path,
-                call.query,
-                call.status,
-                call.snapshot_id,
-            ],
-        )
-
-
 def tender_client_create(*, name: str) -> tuple[TenderClient, str]:
     """A new client and its secret (returned once, to hand to the platform)."""
     secret = secrets.token_hex(SECRET_BYTES)
@@ -251,11 +125,3 @@ def tender_client_create(*, name: str) -> tuple[TenderClient, str]:
             payload={"name": name},
         )
     return client, secret
-
-
-def tender_calls_purge(*, older_than: timedelta = CALL_RETENTION) -> int:
-    """Drop call rows past the retention period. Replays stay refused as long as rows outlive
-    twice the clock-skew window (older requests fail the timestamp check first)."""
-    cutoff = timezone.now() - max(older_than, timedelta(seconds=2 * settings.TENDER_MAX_SKEW_S))
-    deleted, _ = TenderCall.objects.filter(at__lt=cutoff).delete()
-    return deleted

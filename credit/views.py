@@ -10,7 +10,10 @@ from datetime import date, timedelta
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from credit.charts import ScoreChart, score_chart
@@ -92,32 +95,43 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
     if entry is None:
         raise Http404("unknown enterprise")
     snapshot = entry.snapshot
-    today = timezone.localdate()
-    records, chart = _records_and_chart(entry, today)
+    main = _enterprise_main(entry, timezone.localdate(), get_language())
     return render(
-        request,
-        "credit/enterprise.html",
-        {"entry": entry, "records": records, "snapshot": snapshot, "chart": chart},
+        request, "credit/enterprise.html", {"entry": entry, "snapshot": snapshot, "main": main}
     )
 
 
-def _records_and_chart(entry: SnapshotEntry, today: date) -> tuple[list[dict], ScoreChart | None]:
-    """What the page shows besides the entry itself. It depends only on the latest snapshot
-    (the history ends with it) and the day, so it is worked out once per firm and day while
-    that snapshot stays the latest: no history query, no chart geometry on a repeat visit."""
+def _enterprise_main(entry: SnapshotEntry, today: date, language: str) -> SafeString:
+    """The page's content (standing, reasons, chart, records), which depends only on the
+    latest snapshot (the history ends with it), the day and the language: rendered once per
+    firm while that snapshot stays the latest. Rendering it — the chart's points and the
+    records — is most of a page's cost; the layout around it (language form, CSRF token) is
+    rendered for every request."""
     memo = snapshot_memo(entry.snapshot_id)
-    key = ("public-page", entry.uscc, today)
-    found = memo.get(key)
-    if found is None:
-        records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
-        history = score_history(uscc=entry.uscc, since=today - timedelta(days=365 * HISTORY_YEARS))
-        rulebook = rulebook_for_version(entry.snapshot.rulebook_version)
-        chart = score_chart(
-            history=[(p.as_of, p.score, p.grade) for p in history],
-            bands=[(b.grade, b.min_score) for b in rulebook.grade_bands if b.min_score is not None],
+    key = ("public-page", entry.uscc, today, language)
+    main = memo.get(key)
+    if main is None:
+        records, chart = _records_and_chart(entry, today)
+        # render_to_string returns the SafeString of the autoescaping engine: the base
+        # template inserts it as is.
+        main = memo[key] = render_to_string(
+            "credit/_enterprise_main.html",
+            {"entry": entry, "records": records, "snapshot": entry.snapshot, "chart": chart},
         )
-        found = memo[key] = (records, chart)
-    return found
+    return main
+
+
+def _records_and_chart(entry: SnapshotEntry, today: date) -> tuple[list[dict], ScoreChart | None]:
+    """What the page shows besides the entry itself: the records still published today and
+    the score chart of the last HISTORY_YEARS."""
+    records = [r for r in entry.records if r["effective_until"] > today.isoformat()]
+    history = score_history(uscc=entry.uscc, since=today - timedelta(days=365 * HISTORY_YEARS))
+    rulebook = rulebook_for_version(entry.snapshot.rulebook_version)
+    chart = score_chart(
+        history=[(p.as_of, p.score, p.grade) for p in history],
+        bands=[(b.grade, b.min_score) for b in rulebook.grade_bands if b.min_score is not None],
+    )
+    return records, chart
 
 
 @require_GET

@@ -25,12 +25,13 @@ class TenderClient(BaseModel):
 
 
 class TenderCall(models.Model):
-    """One signed call: the light-weight audit of tender look-ups and the lasting nonce store.
-    With Redis a nonce is first claimed there (credit.tender_auth); the unique (client, nonce)
-    pair refuses a replay in every case. The row says who asked what, when, and which snapshot
-    answered. Look-ups change no credit data, so they stay out of the hash chain (one INSERT
-    per call instead of a serialising chain append). Rows are kept for a year; replay
-    protection only needs twice the 300 s clock-skew window."""
+    """One signed call: the light-weight audit of tender look-ups. With Redis the nonce is
+    claimed there and the call queued, then stored here by the flush task within seconds
+    (credit.tender_calls); without Redis the row is written in the request and the unique
+    (client, nonce) pair refuses the replay. The row says who asked what, when, and which
+    snapshot answered. Look-ups change no credit data, so they stay out of the hash chain (no
+    serialising chain append per call). Rows are kept for a year; replay protection only
+    needs twice the 300 s clock-skew window."""
 
     ACTION = "tender.lookup"
 

@@ -1,8 +1,10 @@
+from datetime import date
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from backend.audit import audit_append, verify_audit_chain
+from backend.audit import AuditItem, audit_append, audit_append_many, verify_audit_chain
 from backend.models import AuditEntry, AuditHead
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +45,35 @@ def test_appended_entries_form_an_intact_chain():
     assert [e.seq for e in entries] == [1, 2, 3]
     assert entries[1].prev_hash == entries[0].hash
     assert AuditHead.objects.get().hash == entries[2].hash
+
+
+def test_many_entries_appended_at_once_continue_the_same_chain_in_order():
+    first = audit_append(actor="alice", action="a", object_type="record", object_id=1)
+    items = [
+        AuditItem(action=f"bulk.{n}", object_type="blacklist_entry", object_id=n, payload={})
+        for n in range(3)
+    ]
+    items.append(
+        AuditItem(
+            action="bulk.dated", object_type="x", object_id=9, payload={"on": date(2025, 3, 5)}
+        )
+    )
+
+    count = audit_append_many(actor="system", items=items)
+    last = audit_append(actor="bob", action="b", object_type="record", object_id=2)
+
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert count == 4
+    assert [e.action for e in entries] == ["a", "bulk.0", "bulk.1", "bulk.2", "bulk.dated", "b"]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert entries[1].prev_hash == first.hash and last.prev_hash == entries[4].hash
+    assert entries[4].payload == {"on": "2025-03-05"}  # stored exactly as hashed
+    assert verify_audit_chain().ok
+
+
+def test_appending_no_entries_leaves_the_chain_alone():
+    assert audit_append_many(actor="system", items=[]) == 0
+    assert not AuditHead.objects.exists() or AuditHead.objects.get().seq == 0
 
 
 def test_an_edited_payload_breaks_the_chain_at_that_entry():

@@ -3,11 +3,14 @@
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
+from redis import Redis
 
 from credit.models import StaffRole
 from credit.selectors import clear_snapshot_caches
 from credit.tender_auth import clear_client_cache
+from credit.tender_calls import CALLS_KEY, FLUSH_LOCK_KEY
 from tests.factories import EnterpriseFactory, region, staff
 
 # A Wednesday: five working days later is the next Wednesday, so windows are easy to read.
@@ -27,6 +30,15 @@ def fast_test_settings(settings):
     settings.CREDIT_LATEST_SNAPSHOT_TTL_S = 0
     clear_snapshot_caches()
     clear_client_cache()
+    forget_queued_tender_calls()
+
+
+def forget_queued_tender_calls() -> None:
+    """Calls queued by earlier tests name clients of rolled-back databases, whose ids are
+    reused: a flush in this test must only see this test's calls."""
+    if settings.REDIS_URL:
+        with Redis.from_url(settings.REDIS_URL) as redis:
+            redis.delete(CALLS_KEY, FLUSH_LOCK_KEY)
 
 
 @pytest.fixture

@@ -158,3 +158,42 @@ def test_chinese_is_the_default(client, firm):
     html = page(client, f"/credit/e/{firm.uscc}/")
 
     assert '<html lang="zh-hans">' in html and "公示中的信用记录" in html
+
+
+def test_the_rendered_page_is_kept_per_language(client, firm, reviewer, clock, no_window):
+    """The page's content is rendered once per snapshot, firm, day and language: a visitor
+    switching language after another has seen the Chinese page gets the English one."""
+    new_record(firm, "FEE-UNLISTED", reviewer)
+    publish()
+
+    chinese = page(client, f"/credit/e/{firm.uscc}/")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/credit/"})
+    english = page(client, f"/credit/e/{firm.uscc}/")
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/credit/"})
+    chinese_again = page(client, f"/credit/e/{firm.uscc}/")
+
+    assert "收取未标明、未公示的费用" in chinese and "Charging unlisted" not in chinese
+    assert "Charging unlisted or undisclosed fees" in english and "公示中的信用记录" not in english
+    assert chinese_again == chinese.replace(csrf_token_of(chinese), csrf_token_of(chinese_again))
+
+
+CSRF_FIELD = 'name="csrfmiddlewaretoken" value="'
+
+
+def csrf_token_of(html):
+    start = html.index(CSRF_FIELD) + len(CSRF_FIELD)
+    return html[start : html.index('"', start)]
+
+
+def test_a_record_past_its_period_leaves_the_page_the_next_day_without_a_new_snapshot(
+    client, firm, reviewer, clock, no_window
+):
+    new_record(firm, "FEE-UNLISTED", reviewer, document_no="呼房罚〔2025〕7号")
+    publish()
+    shown = page(client, f"/credit/e/{firm.uscc}/")
+
+    clock.advance(366)  # FEE-UNLISTED is published for 12 months
+    gone = page(client, f"/credit/e/{firm.uscc}/")
+
+    assert "呼房罚〔2025〕7号" in shown
+    assert "呼房罚〔2025〕7号" not in gone and "没有公示中的信用记录。" in gone

@@ -1,0 +1,223 @@
+"""The bulk full recompute stores exactly what the per-firm recompute stores, firm for firm."""
+
+from datetime import date
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from backend.audit import verify_audit_chain
+from backend.models import AuditEntry
+from credit import recompute
+from credit.models import (
+    BlacklistEntry,
+    BlacklistStatus,
+    CreditRecord,
+    Enterprise,
+    EnterpriseScore,
+    RecordStatus,
+)
+from credit.recompute import recompute_all, recompute_enterprise
+from credit.services import blacklist_approve, blacklist_propose, risk_update
+from tests.credit.conftest import new_record, rescore
+from tests.factories import EnterpriseFactory
+
+pytestmark = pytest.mark.django_db
+
+# Everything recompute_enterprise stores except the wall-clock time of the computation.
+SCORE_FIELDS = [f.name for f in EnterpriseScore._meta.concrete_fields if f.name != "computed_at"]
+
+
+class _RollBack(Exception):
+    """Raised to undo one run so the other starts from the same database."""
+
+
+def outcome_of(run) -> dict:
+    """The stored state a run leaves behind, then the run is rolled back."""
+    outcome = {}
+    try:
+        with transaction.atomic():
+            first_new_audit = AuditEntry.objects.count() + 1
+            run()
+            outcome.update(stored_state(first_new_audit))
+            raise _RollBack
+    except _RollBack:
+        pass
+    return outcome
+
+
+def stored_state(first_new_audit: int = 1) -> dict:
+    entries = BlacklistEntry.objects.prefetch_related("basis_records")
+    owner = {str(e.id): e.enterprise_id for e in entries}
+    return {
+        "scores": {row["enterprise"]: row for row in EnterpriseScore.objects.values(*SCORE_FIELDS)},
+        "blacklist": sorted(
+            (
+                e.enterprise_id,
+                e.status,
+                e.entry_reason,
+                e.exit_reason,
+                e.exit_date,
+                e.proposed_by_id,
+                sorted(r.id for r in e.basis_records.all()),
+            )
+            for e in entries
+        ),
+        # Entry ids differ between runs (sequences do not roll back): the firm stands in.
+        "audit": sorted(
+            (a.actor, a.action, a.object_type, owner.get(a.object_id), sorted(a.payload.items()))
+            for a in AuditEntry.objects.filter(seq__gte=first_new_audit)
+        ),
+    }
+
+
+def recompute_one_by_one() -> None:
+    for enterprise_id in Enterprise.objects.order_by("id").values_list("id", flat=True):
+        recompute_enterprise(enterprise_id=enterprise_id)
+
+
+@pytest.fixture
+def varied_firms(reviewer, second_reviewer, clock, no_window) -> dict[str, Enterprise]:
+    """One firm per case the score, its reasons and the blacklist rules distinguish."""
+    firms = {name: EnterpriseFactory() for name in CASES}
+    new_record(firms["one_bad"], "FEE-UNLISTED", reviewer)
+    new_record(firms["expired"], "FEE-UNLISTED", reviewer, decided_at=date(2023, 1, 4))
+    with override_settings(CREDIT_OBJECTION_WORKING_DAYS=5):
+        new_record(firms["pending"], "ADMIN-PENALTY", reviewer)
+    for case, status in (("revoked", RecordStatus.REVOKED), ("repaired", RecordStatus.REPAIRED)):
+        record = new_record(firms[case], "ELEVATOR-OPS", reviewer)
+        new_record(firms[case], "SANITATION", reviewer)
+        CreditRecord.objects.filter(pk=record.pk).update(status=status, ended_on=clock.today)
+    for code in ("DEMO-NATIONAL", "DEMO-REGION", "TRADEMARK-NATIONAL", "TRADEMARK-REGION"):
+        new_record(firms["bonus_capped"], code, reviewer, source="award")
+    new_record(firms["bonus_capped"], "SNOW-ICE", reviewer)
+    new_record(firms["blacklist_new"], "ABANDON", reviewer)
+    new_record(firms["blacklist_new"], "UNREGISTERED", reviewer, decided_at=date(2025, 3, 3))
+    new_record(firms["blacklist_active"], "TENDER-FRAUD", reviewer)
+    rescore(firms["blacklist_active"])
+    blacklist_propose(enterprise=firms["blacklist_active"], reason="串通投标", actor=reviewer)
+    blacklist_approve(
+        enterprise=firms["blacklist_active"], authority="局", document_no="1", actor=second_reviewer
+    )
+    basis = new_record(firms["blacklist_withdrawn"], "SAFETY-ACCIDENT", reviewer)
+    rescore(firms["blacklist_withdrawn"])  # opens the system proposal ...
+    CreditRecord.objects.filter(pk=basis.pk).update(  # ... whose basis is then revoked
+        status=RecordStatus.REVOKED, ended_on=clock.today
+    )
+    retired = new_record(firms["retired_rule"], "PARKING-LEASE", reviewer)
+    CreditRecord.objects.filter(pk=retired.pk).update(rule_code="RETIRED-2014")
+    for case, mean in (("risk_low", 0.1), ("risk_high", 0.1), ("risk_old_mean", 0.3)):
+        probability = 0.02 if case == "risk_low" else 0.45
+        risk_update(
+            enterprise=firms[case],
+            probability=probability,
+            population_mean=mean,
+            model_version="risk-2025.03",
+            reasons=["近一年投诉较多", "设施老旧", "人员流动大", "第四条不显示"],
+        )
+    new_record(firms["risk_high"], "ABANDON", reviewer)
+    new_record(firms["scored_before"], "SANITATION", reviewer)
+    rescore(firms["scored_before"])
+    return firms
+
+
+CASES = (
+    "clean",
+    "one_bad",
+    "expired",
+    "pending",
+    "revoked",
+    "repaired",
+    "bonus_capped",
+    "blacklist_new",
+    "blacklist_active",
+    "blacklist_withdrawn",
+    "retired_rule",
+    "risk_low",
+    "risk_high",
+    "risk_old_mean",
+    "scored_before",
+)
+
+
+def test_the_bulk_path_stores_what_the_per_firm_path_stores(varied_firms):
+    bulk = outcome_of(recompute_all)
+    one_by_one = outcome_of(recompute_one_by_one)
+
+    assert bulk["scores"].keys() == {f.pk for f in varied_firms.values()}
+    for firm in varied_firms.values():
+        assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]
+    assert bulk["blacklist"] == one_by_one["blacklist"]
+    assert bulk["audit"] == one_by_one["audit"]
+
+
+def test_the_cases_reach_the_branches_they_are_named_after(varied_firms):
+    summary = recompute_all()
+
+    scores = {s.enterprise_id: s for s in EnterpriseScore.objects.all()}
+    by_case = {case: scores[firm.pk] for case, firm in varied_firms.items()}
+    entries = {e.enterprise_id: e.status for e in BlacklistEntry.objects.all()}
+    # "scored_before" was recomputed after its last change: only its scoring day moves.
+    assert (summary.enterprises, summary.refreshed) == (len(CASES), len(CASES) - 1)
+    assert by_case["scored_before"].as_of == date(2025, 3, 5)
+    assert [r["code"] for r in by_case["bonus_capped"].reasons].count("bonus_cap") == 1
+    assert by_case["bonus_capped"].tender_benefit_codes == [
+        "TRADEMARK-NATIONAL",
+        "TRADEMARK-REGION",
+    ]
+    assert by_case["retired_rule"].reasons[1]["text_zh"] == "RETIRED-2014（RETIRED-2014）"
+    assert [r["code"] for r in by_case["risk_high"].reasons][-3:-1] == [
+        "model_reason",
+        "model_reason",
+    ]
+    assert [r["code"] for r in by_case["clean"].reasons] == ["base_score"]
+    assert by_case["blacklist_active"].blacklisted is True
+    assert entries[varied_firms["blacklist_new"].pk] == BlacklistStatus.PROPOSED
+    assert entries[varied_firms["blacklist_withdrawn"].pk] == BlacklistStatus.WITHDRAWN
+    assert verify_audit_chain().ok
+
+
+def test_a_second_run_changes_nothing(varied_firms):
+    recompute_all()
+    before = stored_state()
+
+    second = recompute_all()
+
+    assert second.refreshed == 0
+    assert stored_state() == before
+
+
+def test_a_failure_part_way_leaves_no_partial_write(varied_firms, monkeypatch):
+    before = stored_state()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    # The last step of the write transaction: every row and proposal is written by then.
+    monkeypatch.setattr(recompute, "_touch_fresh", fail)
+    with pytest.raises(RuntimeError):
+        recompute_all()
+
+    assert stored_state() == before
+
+
+def test_a_row_flagged_after_the_read_is_left_to_the_per_firm_path(
+    firm, reviewer, clock, no_window
+):
+    rescore(firm)
+    original = recompute._open_blacklist_entries
+
+    def record_arrives_after_the_records_were_read(cursor, enterprise_ids):
+        new_record(firm, "FEE-UNLISTED", reviewer)  # flags the score row in its transaction
+        return original(cursor, enterprise_ids)
+
+    EnterpriseScore.objects.filter(pk=firm.pk).update(rulebook_version="older")  # make it stale
+    recompute._open_blacklist_entries = record_arrives_after_the_records_were_read
+    try:
+        summary = recompute_all()
+    finally:
+        recompute._open_blacklist_entries = original
+
+    score = EnterpriseScore.objects.get(pk=firm.pk)
+    assert summary.refreshed == 1
+    assert (score.score, score.dirty) == (90, False)
