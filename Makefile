@@ -12,7 +12,7 @@ PYTHON311 := $(shell command -v python3.11 2>/dev/null || \
 	{ python3 -c 'import sys; raise SystemExit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
 	  && command -v python3; })
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install run tender-client test lint bench clean
 
 help: ## List the targets
 	@echo "wuye-credit: make <target>"
@@ -34,6 +34,11 @@ run: install ## Migrate, load demo data (once) and serve http://127.0.0.1:8000
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The same embedded settings as `make run` (its SQLite database and demo data).
+tender-client: export DEBUG := 1
+tender-client: install ## Create a tender-platform client for the demo: make tender-client NAME=平台名称
+	$(PY) manage.py create_tender_client "$(or $(NAME),演示招投标平台)"
 
 test: install ## Lint, check import layers, run the whole test suite
 	$(VENV)/bin/ruff check .
