@@ -45,7 +45,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import PYTHON, ROOT, django_environment, postgresql
+from _common import PYTHON, ROOT, django_environment, machine, postgresql
 
 from credit.rulebook import KIND_GOOD, Rulebook, load_default_rulebook
 from credit.scoring import (
@@ -331,10 +331,7 @@ def database_section(args: argparse.Namespace, rulebook: Rulebook) -> dict:
         "blacklist_proposals_opened": timing["blacklist_proposals"],
         "audit_entries_appended": timing["audit_entries"],
         "grade_counts": timing["grade_counts"],
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
     }
 
 

@@ -36,7 +36,6 @@ from credit.rulebook import SEVERITIES, Rulebook
 # score_enterprise's reason builders are shared on purpose: the bulk path writes the very same
 # lines.
 from credit.scoring import (
-    CENTS_PER_POINT,
     DAY_NONE,
     SEVERITY_CODES,
     STATUS_CODES,
@@ -50,6 +49,7 @@ from credit.scoring import (
     blacklist_proposal_reason,
     bonus_cap_reason,
     bulk_score,
+    counted_mask,
     date_to_day,
     grade_floor_reason,
     grade_index_for,
@@ -58,6 +58,7 @@ from credit.scoring import (
     model_reasons,
     record_reason,
     score_enterprise,
+    to_centi,
 )
 from credit.selectors import ActiveRulebook, active_rulebook
 from credit.services import AUTO_PROPOSAL_REASON, blacklist_follow_records, today_local
@@ -297,7 +298,7 @@ def _bulk_recompute(
     )
     scores = _blend_other_means(scores, firms, other_mean, rulebook)
     day = date_to_day(as_of)
-    counted = _counted(records.arrays, day)
+    counted = counted_mask(records.arrays, day)
     fingerprints = _bulk_fingerprints(records, counted, len(firms.ids))
     stale = ~firms.matches(scores, fingerprints)
     proposal = scores.blacklist_proposal
@@ -596,16 +597,6 @@ def _open_blacklist_entries(cursor: psycopg.Cursor, enterprise_ids: np.ndarray) 
     return state
 
 
-def _counted(arrays: RecordArrays, day: int) -> np.ndarray:
-    # The rule of credit.scoring.record_count_reason, as bulk_score applies it.
-    return (
-        (arrays.status != STATUS_CODES[RecordStatus.PENDING])
-        & (arrays.effective_from <= day)
-        & (day < arrays.effective_until)
-        & (day < arrays.ended_on)
-    )
-
-
 def _bulk_fingerprints(records: _RecordColumns, counted: np.ndarray, n: int) -> np.ndarray:
     """counted_fingerprint of every enterprise (uint64 arithmetic wraps like the mask)."""
     totals = np.zeros(n, dtype=np.uint64)
@@ -668,7 +659,7 @@ class _StaleRows:
             scores.final_score_centi[positions]
         )
         risks = _risk_inputs(firms, positions, risk_reasons)
-        excess = good_uncapped[positions] - _to_centi(rulebook.bonus_cap)
+        excess = good_uncapped[positions] - to_centi(rulebook.bonus_cap)
         # Plain Python lists: indexing numpy arrays element by element is several times slower.
         reasons = [
             writer.reasons_json(
@@ -805,7 +796,7 @@ class _ReasonWriter:
     def __init__(self, rulebook: Rulebook, codes: tuple[str | None, ...]) -> None:
         self.rulebook = rulebook
         self.codes = codes
-        self.base = _fragment(base_reason(_to_centi(rulebook.base_score)))
+        self.base = _fragment(base_reason(to_centi(rulebook.base_score)))
         self.floor = _fragment(grade_floor_reason(rulebook))
         self.blacklist = _fragment(blacklist_proposal_reason())
         self._caps: dict[int, str] = {}
@@ -887,10 +878,6 @@ class _ReasonWriter:
             lines = model_reasons(plain, 0, has_serious=False, rulebook=self.rulebook)[1:]
             self._factors[key] = [_fragment(r) for r in lines]
         return self._factors[key]
-
-
-def _to_centi(value: Decimal | int) -> int:
-    return int(Decimal(value) * CENTS_PER_POINT)
 
 
 def _fragment(reason: Reason) -> str:

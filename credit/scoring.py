@@ -267,10 +267,10 @@ def score_enterprise(
     bad = [r for r in counted if r.kind == KIND_BAD]
     good = [r for r in counted if r.kind == KIND_GOOD]
 
-    base_c = _centi(rulebook.base_score)
+    base_c = to_centi(rulebook.base_score)
     bad_c = sum(r.points_centi for r in bad)
     good_uncapped_c = sum(r.points_centi for r in good)
-    good_c = min(good_uncapped_c, _centi(rulebook.bonus_cap))
+    good_c = min(good_uncapped_c, to_centi(rulebook.bonus_cap))
     rule_c = base_c - bad_c + good_c
 
     has_serious = any(r.severity == SEVERITY_SERIOUS for r in bad)
@@ -353,7 +353,7 @@ def grade_index_for(score_centi: int, rulebook: Rulebook) -> int:
     return next(
         index
         for index, band in enumerate(rulebook.grade_bands)
-        if band.min_score is None or score_centi >= _centi(band.min_score)
+        if band.min_score is None or score_centi >= to_centi(band.min_score)
     )
 
 
@@ -490,6 +490,17 @@ def records_to_arrays(
     )
 
 
+def counted_mask(records: RecordArrays, day: int) -> np.ndarray:
+    """Which records count on `day` (days since the epoch): record_count_reason's rule, for
+    all records at once."""
+    return (
+        (records.status != STATUS_CODES[STATUS_PENDING])
+        & (records.effective_from <= day)
+        & (day < records.effective_until)
+        & (day < records.ended_on)
+    )
+
+
 def bulk_score(
     *,
     enterprise_ids: np.ndarray,
@@ -508,20 +519,15 @@ def bulk_score(
     _check_arrays(records, n, risk_probability, risk_population_mean)
     day = date_to_day(as_of)
     index = records.enterprise_index
-    counted = (
-        (records.status != STATUS_CODES[STATUS_PENDING])
-        & (records.effective_from <= day)
-        & (day < records.effective_until)
-        & (day < records.ended_on)
-    )
+    counted = counted_mask(records, day)
     bad = counted & ~records.is_good
     good = counted & records.is_good
 
     bad_c = _sum_by_enterprise(index, records.points_centi, bad, n)
     good_c = np.minimum(
-        _sum_by_enterprise(index, records.points_centi, good, n), _centi(rulebook.bonus_cap)
+        _sum_by_enterprise(index, records.points_centi, good, n), to_centi(rulebook.bonus_cap)
     )
-    rule_c = _centi(rulebook.base_score) - bad_c + good_c
+    rule_c = to_centi(rulebook.base_score) - bad_c + good_c
     # Points are positive, so "has a counted record" is "sums to more than 0".
     has_bad = bad_c > 0
     serious = bad & (records.severity == SEVERITY_CODES[SEVERITY_SERIOUS])
@@ -574,7 +580,7 @@ def _is_valid_points(points: object) -> bool:
     return value.is_finite() and value > 0 and value == value.quantize(Decimal("0.01"))
 
 
-def _centi(value: Decimal | int) -> int:
+def to_centi(value: Decimal | int) -> int:
     """Exact hundredths of a configured number (the parser allows at most 2 decimal places)."""
     return int(Decimal(value) * CENTS_PER_POINT)
 
@@ -584,7 +590,7 @@ def _points(centi: int) -> Decimal:
 
 
 def _two_places(value: Decimal) -> Decimal:
-    return _points(_centi(value))
+    return _points(to_centi(value))
 
 
 def _total(values: Iterable[Decimal | None]) -> Decimal:
@@ -802,6 +808,6 @@ def _bulk_grades(final_c: np.ndarray, has_bad: np.ndarray, rulebook: Rulebook) -
     grade = np.zeros(len(final_c), dtype=np.int8)
     for band in rulebook.grade_bands:
         if band.min_score is not None:
-            grade += final_c < _centi(band.min_score)
+            grade += final_c < to_centi(band.min_score)
     floor = rulebook.grade_code(rulebook.clean_floor_grade)
     return np.where(has_bad, grade, np.minimum(grade, floor)).astype(np.int8)
