@@ -50,6 +50,9 @@ MIDDLEWARE = [
     "backend.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "backend.middleware.SecurityHeadersMiddleware",
+    # Reads the reply of a signed tender call's nonce claim, sent without waiting when the
+    # answer was ready, once the middleware below have finished with the response.
+    "credit.middleware.TenderClaimMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -8,11 +8,13 @@ Database section (the product's path): starts a throwaway PostgreSQL with produc
 (generate_records' distribution) and a risk estimate per firm with COPY, then in one child process
 times (a) `credit.recompute.recompute_all()` with no score stored yet (every firm stale: scores,
 reasons and the rule-triggered blacklist proposals written), (b) a second `recompute_all()` with
-nothing changed (the nightly steady state), and (c) the baseline: the records' enterprise_id and
+nothing changed (the steady state: every firm checked, nothing written but the run's audit
+entry), (c) the nightly run of the next day (the records whose period ends that day stop
+counting, so their firms are rewritten), and (d) the baseline: the records' enterprise_id and
 points read from the same database with `COPY ... TO STDOUT (FORMAT csv)` into `pd.read_csv`,
 then `groupby("enterprise_id")["points"].sum()`. Peak memory is the process's RSS high-water
 mark (VmHWM): of the timing child just after (a) (it has done nothing else but start Django),
-and of fresh children that run only (b) or only (c).
+and of fresh children that run only (b) or only (d).
 
 In-memory section (the pure core): `credit.scoring.bulk_score` over numpy arrays against
 `groupby().sum()` over the same arrays in a DataFrame.
@@ -36,7 +38,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -299,7 +301,7 @@ def database_section(args: argparse.Namespace, rulebook: Rulebook) -> dict:
             timing = run_child(env, "timing")
             steady_rss = run_child(env, "steady-memory")
             baseline_rss = run_child(env, "baseline-memory")
-    first, steady = timing["first_run"], timing["steady_run"]
+    first, steady, next_day = timing["first_run"], timing["steady_run"], timing["next_day_run"]
     baseline = min(timing["baseline_seconds"])
     return {
         "database": "postgresql 15, fsync and synchronous_commit on, default memory settings",
@@ -312,24 +314,29 @@ def database_section(args: argparse.Namespace, rulebook: Rulebook) -> dict:
         "full_recompute_first_run_refreshed": first["refreshed"],
         "full_recompute_steady_run_seconds": steady["seconds"],
         "full_recompute_steady_run_refreshed": steady["refreshed"],
+        "full_recompute_next_day_run_seconds": next_day["seconds"],
+        "full_recompute_next_day_run_refreshed": next_day["refreshed"],
         "baseline": "COPY (SELECT enterprise_id, points ...) TO STDOUT (FORMAT csv) -> "
         "pd.read_csv -> groupby('enterprise_id')['points'].sum(); fastest of the runs",
         "baseline_seconds": round(baseline, 3),
         "baseline_seconds_all": [round(t, 3) for t in timing["baseline_seconds"]],
         "ratio_first_run_to_baseline": round(first["seconds"] / baseline, 2),
         "ratio_steady_run_to_baseline": round(steady["seconds"] / baseline, 2),
+        "ratio_next_day_run_to_baseline": round(next_day["seconds"] / baseline, 2),
         "target_ratio": TARGET_RATIO,
         "target_seconds": TARGET_SECONDS,
         "meets_ratio_target_first_run": first["seconds"] / baseline <= TARGET_RATIO,
         "meets_ratio_target_steady_run": steady["seconds"] / baseline <= TARGET_RATIO,
-        "meets_time_target": max(first["seconds"], steady["seconds"]) < TARGET_SECONDS,
+        "meets_ratio_target_next_day_run": next_day["seconds"] / baseline <= TARGET_RATIO,
+        "meets_time_target": max(first["seconds"], steady["seconds"], next_day["seconds"])
+        < TARGET_SECONDS,
         "peak_rss_measure": "VmHWM (RSS high-water mark) of the process; Django started: "
         f"{timing['rss_started_mib']} MiB",
         "first_run_peak_rss_mib": timing["rss_after_first_run_mib"],
         "steady_run_peak_rss_mib": steady_rss["rss_mib"],
         "baseline_peak_rss_mib": baseline_rss["rss_mib"],
         "blacklist_proposals_opened": timing["blacklist_proposals"],
-        "audit_entries_appended": timing["audit_entries"],
+        "audit_entries_after_first_and_steady_runs": timing["audit_entries"],
         "grade_counts": timing["grade_counts"],
         "machine": machine(),
     }
@@ -342,7 +349,10 @@ def database_summary(database: dict) -> str:
         f"({database['ratio_first_run_to_baseline']}x the pandas baseline of "
         f"{database['baseline_seconds']} s), steady run "
         f"{database['full_recompute_steady_run_seconds']} s "
-        f"({database['ratio_steady_run_to_baseline']}x); peak RSS "
+        f"({database['ratio_steady_run_to_baseline']}x), next day "
+        f"{database['full_recompute_next_day_run_seconds']} s "
+        f"({database['ratio_next_day_run_to_baseline']}x, "
+        f"{database['full_recompute_next_day_run_refreshed']:,} firms rewritten); peak RSS "
         f"{database['first_run_peak_rss_mib']} MiB (baseline "
         f"{database['baseline_peak_rss_mib']} MiB)."
     )
@@ -505,20 +515,23 @@ def child_timing() -> dict:
     first = timed_recompute(recompute_all)
     after_first_rss = peak_rss_mib()
     steady = timed_recompute(recompute_all)
-    baselines = [timed_baseline(connection) for _ in range(2)]
-    grades = EnterpriseScore.objects.values_list("grade", flat=True)
+    grades = list(EnterpriseScore.objects.values_list("grade", flat=True))
+    proposals = BlacklistEntry.objects.count()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM backend_auditentry")
-        (audit_entries,) = cursor.fetchone()
+        cursor.execute("SELECT action, count(*) FROM backend_auditentry GROUP BY action")
+        audit_entries = dict(cursor.fetchall())
+    next_day = timed_recompute(recompute_all, as_of=AS_OF + timedelta(days=1))
+    baselines = [timed_baseline(connection) for _ in range(2)]
     return {
         "first_run": first,
         "steady_run": steady,
+        "next_day_run": next_day,
         "baseline_seconds": baselines,
         "rss_started_mib": started_rss,
         "rss_after_first_run_mib": after_first_rss,
-        "blacklist_proposals": BlacklistEntry.objects.count(),
+        "blacklist_proposals": proposals,
         "audit_entries": audit_entries,
-        "grade_counts": {g: list(grades).count(g) for g in sorted(set(grades))},
+        "grade_counts": {g: grades.count(g) for g in sorted(set(grades))},
     }
 
 
@@ -544,9 +557,9 @@ def django_setup() -> None:
     django.setup()
 
 
-def timed_recompute(recompute_all: Callable) -> dict:
+def timed_recompute(recompute_all: Callable, *, as_of: date = AS_OF) -> dict:
     started = time.perf_counter()
-    summary = recompute_all(as_of=AS_OF)
+    summary = recompute_all(as_of=as_of)
     return {"seconds": round(time.perf_counter() - started, 3), "refreshed": summary.refreshed}
 
 

@@ -7,6 +7,6 @@ class CreditConfig(AppConfig):
     verbose_name = _("信用档案")
 
     def ready(self) -> None:
-        from credit import metrics
+        from credit import checks, metrics  # noqa: F401 - checks registers itself
 
         metrics.register()

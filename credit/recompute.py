@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import numpy as np
 import psycopg
+import psycopg.errors
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -81,6 +82,7 @@ RECORD_FIELDS = (
 _FINGERPRINT_MULTIPLIER = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
 DIRTY_BATCH = 500
+FULL_RECOMPUTE_ACTION = "credit.full_recompute"
 # The scoring task stores an average line and two reasons of the riskiest compound; a score's
 # explanation stays readable with at most this many model lines.
 MODEL_REASONS_SHOWN = 3
@@ -236,12 +238,17 @@ def recompute_dirty(*, limit: int = DIRTY_BATCH) -> int:
 #    BEFORE any record: a flagger updates the score row in the transaction that makes the change
 #    (credit.services.enterprise_mark_dirty), so a change the later reads may have missed shows
 #    as a moved xmin, and that row is left to the exact per-firm path;
-# 2. record columns arrive as packed binary arrays (one aggregate row, no Python tuple per row);
+# 2. the records that count on the scoring day arrive as packed binary arrays (the server scans
+#    all of them and keeps about one in nine; one aggregate row, no Python tuple per row);
 # 3. bulk_score scores everyone; the stale firms' reasons are joined from JSON fragments made by
-#    the reason builders of credit.scoring, cached (a fragment depends on the rule and points);
-# 4. the stale rows are written in one transaction: COPY into a temporary table, one UPDATE (only
-#    rows whose xmin has not moved) and one INSERT, then the rule-triggered blacklist proposals
-#    of the firms written, with the audit entries blacklist_follow_records would append;
+#    the reason builders of credit.scoring, cached (a fragment depends on what it shows);
+# 4. the stale rows are written in one transaction: the rows of firms without a score row COPY
+#    straight into the score table, the others through a temporary table, one UPDATE (only rows
+#    whose xmin has not moved) and one INSERT; then the rule-triggered blacklist proposals of the
+#    firms written, with the audit entries blacklist_follow_records would append, and one audit
+#    entry for the run. An unchanged row is not written at all: it keeps the day (`as_of`) and
+#    time it was computed, and the run's entry says every row not flagged dirty was checked on
+#    the run's day;
 # 5. recompute_enterprise handles, one by one, what needs more: an open proposal or listing whose
 #    basis ended (withdraw or exit), a row that moved under step 4.
 
@@ -255,8 +262,9 @@ class RecomputeSummary:
 
 def recompute_all(*, as_of: date | None = None) -> RecomputeSummary:
     """Score every enterprise in one vectorised pass; store, with reasons, only the rows whose
-    outcome or counted record set differ from what is stored; the rest only get their scoring
-    day moved forward. Stores what recompute_enterprise would, firm for firm."""
+    outcome or counted record set differ from what is stored (what recompute_enterprise would
+    store, firm for firm); the rest are left as they are, and on PostgreSQL one audit entry
+    records the run's day (FULL_RECOMPUTE_ACTION)."""
     started = time.monotonic()
     as_of = as_of or today_local()
     active = active_rulebook()
@@ -282,7 +290,7 @@ def _bulk_recompute(
     """(stale firms, firms, the firms left to recompute_enterprise)."""
     rulebook = active.rulebook
     firms = _firm_state(cursor, rulebook_version=active.version, rulebook=rulebook)
-    records = _record_columns(cursor, firms.ids, rulebook)
+    records = _record_columns(cursor, firms.ids, rulebook, as_of=as_of)
     open_entries = _open_blacklist_entries(cursor, firms.ids)
     risk_mean = firms.usual_population_mean()
     other_mean = firms.has_risk & (firms.population_mean != risk_mean)
@@ -308,7 +316,7 @@ def _bulk_recompute(
     bulk = stale & ~one_by_one
     rows = _StaleRows.build(
         firms=firms,
-        risk_reasons=_risk_reasons_of(cursor, firms.ids[bulk & firms.has_risk]),
+        risk_reasons=_risk_reasons_of(cursor, firms.ids, needed=(bulk & firms.has_risk).any()),
         records=records,
         counted=counted,
         scores=scores,
@@ -326,8 +334,8 @@ def _bulk_recompute(
             firms=firms,
             rows=rows,
         )
-        _touch_fresh(cursor, firms.ids[~stale], as_of=as_of)
-    left = firms.ids[one_by_one].tolist() + sorted(set(rows.ids) - set(written.tolist()))
+        _record_run(as_of=as_of, enterprises=len(firms.ids), stale=stale, active=active)
+    left = firms.ids[one_by_one].tolist() + sorted(set(rows.ids.tolist()) - set(written.tolist()))
     return int(stale.sum()), len(firms.ids), sorted(left)
 
 
@@ -498,8 +506,11 @@ _DAYS = "({column} - DATE '1970-01-01')"
 
 
 def _record_columns(
-    cursor: psycopg.Cursor, enterprise_ids: np.ndarray, rulebook: Rulebook
+    cursor: psycopg.Cursor, enterprise_ids: np.ndarray, rulebook: Rulebook, *, as_of: date
 ) -> _RecordColumns:
+    """The records that count on `as_of` (counted_mask's rule, applied by the server): no other
+    record moves a score, its reasons, its fingerprint or a blacklist proposal, and the province
+    holds about one counting record in nine (most have served their publication period)."""
     codes = tuple(rule.code for rule in rulebook.rules)
     packed = (
         "(array_position(%(statuses)s::text[], r.status) - 1)"
@@ -512,6 +523,8 @@ def _record_columns(
         "statuses": list(STATUS_CODES),
         "severities": list(SEVERITY_CODES),
         "good": RecordKind.GOOD.value,
+        "pending": RecordStatus.PENDING.value,
+        "as_of": as_of,
     }
     ids, owners, points, starts, ends, ended, decided, flags = _packed_columns(
         cursor,
@@ -528,7 +541,9 @@ def _record_columns(
         # A hash join finds a code's position faster than array_position scans the list.
         sql.SQL(
             "{} r LEFT JOIN unnest(%(codes)s::text[]) WITH ORDINALITY AS c(code, position)"
-            " ON c.code = r.rule_code"
+            " ON c.code = r.rule_code WHERE r.status <> %(pending)s"
+            " AND r.effective_from <= %(as_of)s AND r.effective_until > %(as_of)s"
+            " AND (r.ended_on IS NULL OR r.ended_on > %(as_of)s)"
         ).format(_table(CreditRecord)),
         params,
     )
@@ -610,21 +625,24 @@ def _bulk_fingerprints(records: _RecordColumns, counted: np.ndarray, n: int) -> 
 
 @dataclass(frozen=True)
 class _StaleRows:
-    """What recompute_enterprise would store for each selected firm, in enterprise order."""
+    """What recompute_enterprise would store for each selected firm, in enterprise order. The
+    COPY text of a block of rows, their reasons (about 1 KB a firm) above all, is made only as
+    that block is sent: the server parses one block while Python makes the next, and the
+    province's reasons never sit in memory at once."""
 
-    ids: list[int]
-    xmin: list[int]
-    rule_centi: list[int]
-    model_centi: list[int]
-    final_centi: list[int]
-    grades: list[str]
-    blacklisted: list[bool]
-    proposal: list[bool]
-    serious: list[bool]
-    benefit_codes: list[str]  # JSON
-    reasons: list[str]  # JSON
-    fingerprints: list[int]
-    model_versions: list[str]
+    ids: np.ndarray
+    xmin: np.ndarray  # of the score row when the state was read; -1 when there was none
+    positions: np.ndarray  # into firms and scores
+    firms: _FirmState
+    scores: BulkScores
+    fingerprints: np.ndarray  # of every firm
+    blacklisted: np.ndarray  # per row
+    good_uncapped: np.ndarray  # per row: counted good points before the bonus cap
+    benefit_codes: dict[int, tuple[str, ...]]  # by position, sorted; absent when none
+    risk_reasons: _RiskReasons
+    record_reasons: list[str]  # fragments of the selected firms' counted records, in order
+    record_bounds: np.ndarray  # per row: its slice of record_reasons
+    writer: _ReasonWriter
     basis: dict[int, list[tuple[int, str]]]  # (record id, rule code) of blacklist records
 
     @classmethod
@@ -632,7 +650,7 @@ class _StaleRows:
         cls,
         *,
         firms: _FirmState,
-        risk_reasons: dict[int, tuple[str, ...]],
+        risk_reasons: _RiskReasons,
         records: _RecordColumns,
         counted: np.ndarray,
         scores: BulkScores,
@@ -646,82 +664,79 @@ class _StaleRows:
             records, counted & selected[records.arrays.enterprise_index]
         )
         writer = _ReasonWriter(rulebook, records.codes)
-        fragments = writer.record_fragments(records, ordered)
         owners = records.arrays.enterprise_index[ordered]
-        bounds = np.searchsorted(owners, np.stack([positions, positions + 1]))
         good = records.arrays.is_good[ordered]
-        good_uncapped = np.bincount(
+        good_points = np.bincount(
             owners[good],
             weights=records.arrays.points_centi[ordered][good],
             minlength=len(firms.ids),
         ).astype(np.int64)
-        floor_applied = scores.grade[positions] != writer.band_indexes(
-            scores.final_score_centi[positions]
-        )
-        risks = _risk_inputs(firms, positions, risk_reasons)
-        excess = good_uncapped[positions] - to_centi(rulebook.bonus_cap)
-        # Plain Python lists: indexing numpy arrays element by element is several times slower.
-        reasons = [
-            writer.reasons_json(
-                fragments[start:end],
-                excess_c=excess_c,
-                risk=risk,
-                model_c=model_c,
-                has_serious=serious,
-                floor_applied=floor,
-                proposal=proposal,
-            )
-            for start, end, excess_c, risk, model_c, serious, floor, proposal in zip(
-                bounds[0].tolist(),
-                bounds[1].tolist(),
-                excess.tolist(),
-                risks,
-                scores.model_adjustment_centi[positions].tolist(),
-                scores.has_effective_serious[positions].tolist(),
-                floor_applied.tolist(),
-                scores.blacklist_proposal[positions].tolist(),
-                strict=True,
-            )
-        ]
-        grade_names = scores.grade_names(rulebook)
-        versions = ("", *firms.model_versions)
         return cls(
-            ids=firms.ids[positions].tolist(),
-            xmin=firms.xmin[positions].tolist(),
-            rule_centi=scores.rule_score_centi[positions].tolist(),
-            model_centi=scores.model_adjustment_centi[positions].tolist(),
-            final_centi=scores.final_score_centi[positions].tolist(),
-            grades=grade_names[positions].tolist(),
-            blacklisted=(blacklisted[positions] & scores.blacklist_proposal[positions]).tolist(),
-            proposal=scores.blacklist_proposal[positions].tolist(),
-            serious=scores.has_effective_serious[positions].tolist(),
-            benefit_codes=_benefit_codes_json(records, ordered, owners, positions),
-            reasons=reasons,
-            fingerprints=fingerprints[positions].tolist(),
-            model_versions=[versions[v] for v in firms.model_version_index[positions].tolist()],
+            ids=firms.ids[positions],
+            xmin=firms.xmin[positions],
+            positions=positions,
+            firms=firms,
+            scores=scores,
+            fingerprints=fingerprints,
+            blacklisted=blacklisted[positions] & scores.blacklist_proposal[positions],
+            good_uncapped=good_points[positions],
+            benefit_codes=_benefit_codes(records, ordered, owners),
+            risk_reasons=risk_reasons,
+            record_reasons=writer.record_fragments(records, ordered),
+            record_bounds=np.searchsorted(owners, np.stack([positions, positions + 1])).T,
+            writer=writer,
             basis=_blacklist_basis(records, ordered, firms.ids),
         )
 
+    def copy_blocks(
+        self, indexes: np.ndarray, *, with_xmin: bool, constants: str = ""
+    ) -> Iterator[str]:
+        """COPY text of the rows at `indexes`, COPY_CHUNK lines a block: enterprise_id, its
+        seen xmin (\\N for none) when `with_xmin`, the columns of _STORED_COLUMNS, then
+        `constants` (tab-led COPY text of the columns every row shares)."""
+        for start in range(0, len(indexes), COPY_CHUNK):
+            yield self._block(indexes[start : start + COPY_CHUNK], with_xmin, constants)
 
-def _risk_inputs(
-    firms: _FirmState, positions: np.ndarray, risk_reasons: dict[int, tuple[str, ...]]
-) -> list[RiskInput | None]:
-    has_risk = firms.has_risk[positions].tolist()
-    return [
-        RiskInput(
-            probability=probability,
-            population_mean=mean,
-            model_version=firms.model_versions[version - 1],
-            reasons=risk_reasons.get(enterprise_id, ()),
+    def _block(self, chunk: np.ndarray, with_xmin: bool, constants: str) -> str:
+        positions = self.positions[chunk]
+        heads = [str(i) for i in self.ids[chunk].tolist()]
+        if with_xmin:
+            xmin = self.xmin[chunk].tolist()
+            heads = [f"{h}\t{_COPY_NULL if x < 0 else x}" for h, x in zip(heads, xmin, strict=True)]
+        before = self.writer.columns_before_reasons(
+            self.scores,
+            positions,
+            blacklisted=self.blacklisted[chunk],
+            benefit_codes=[self.benefit_codes.get(p, ()) for p in positions.tolist()],
         )
-        if present
-        else None
-        for present, probability, mean, version, enterprise_id in zip(
-            has_risk,
-            firms.probability[positions].tolist(),
-            firms.population_mean[positions].tolist(),
+        tails = self.writer.tails(
+            self.good_uncapped[chunk],
+            firms=self.firms,
+            risk_reasons=self.risk_reasons,
+            scores=self.scores,
+            positions=positions,
+        )
+        after = _columns_after_reasons(self.firms, self.fingerprints, positions)
+        base, fragments = self.writer.base, self.record_reasons
+        lines = []
+        for head, (start, end), columns, tail, last in zip(
+            heads, self.record_bounds[chunk].tolist(), before, tails, after, strict=True
+        ):
+            records = "".join(["," + fragment for fragment in fragments[start:end]])
+            lines.append(f"{head}\t{columns}\t[{base}{records}{tail}]\t{last}{constants}\n")
+        return "".join(lines)
+
+
+def _columns_after_reasons(
+    firms: _FirmState, fingerprints: np.ndarray, positions: np.ndarray
+) -> list[str]:
+    """counted_fingerprint and model_version of each firm, as COPY text."""
+    versions = [_copy_escape(v) for v in ("", *firms.model_versions)]
+    return [
+        f"{fingerprint}\t{versions[version]}"
+        for fingerprint, version in zip(
+            fingerprints[positions].tolist(),
             firms.model_version_index[positions].tolist(),
-            firms.ids[positions].tolist(),
             strict=True,
         )
     ]
@@ -737,38 +752,53 @@ def _counted_in_firm_order(records: _RecordColumns, mask: np.ndarray) -> np.ndar
     return where[order]
 
 
+@dataclass(frozen=True)
+class _RiskReasons:
+    """The shown model reasons of every firm with an estimate: an index per firm (0 for none)
+    into a small vocabulary of distinct lists."""
+
+    index: np.ndarray
+    lists: tuple[tuple[str, ...], ...]  # () at 0
+
+
 def _risk_reasons_of(
-    cursor: psycopg.Cursor, enterprise_ids: np.ndarray
-) -> dict[int, tuple[str, ...]]:
-    """The shown model reasons of these firms (a model explains with a small vocabulary, so
-    each distinct list is parsed once)."""
-    if not len(enterprise_ids):
-        return {}
+    cursor: psycopg.Cursor, enterprise_ids: np.ndarray, *, needed: bool
+) -> _RiskReasons:
+    """A model explains with a small vocabulary: the server groups the firms by their stored
+    list (packed ids per group), so each distinct list is parsed once and no Python object is
+    made per firm. Not read when no firm written has an estimate (a quiet nightly run)."""
+    index = np.zeros(len(enterprise_ids), dtype=np.int32)
+    lists: list[tuple[str, ...]] = [()]
+    if not needed:
+        return _RiskReasons(index, tuple(lists))
     cursor.execute(
-        sql.SQL("SELECT enterprise_id, reasons::text FROM {} WHERE enterprise_id = ANY(%s)").format(
-            _table(EnterpriseRisk)
-        ),
-        [enterprise_ids.tolist()],
+        sql.SQL(
+            "SELECT reasons::text, string_agg(int8send(enterprise_id), ''::bytea) FROM {}"
+            " GROUP BY 1"
+        ).format(_table(EnterpriseRisk)),
+        binary=True,
     )
-    parsed: dict[str, tuple[str, ...]] = {}
-    reasons = {}
-    for enterprise_id, text in cursor.fetchall():
-        if text not in parsed:
-            parsed[text] = risk_reasons(json.loads(text))
-        reasons[enterprise_id] = parsed[text]
-    return reasons
+    for text, packed in cursor.fetchall():
+        owners = np.frombuffer(packed, dtype=">i8").astype(np.int64)
+        position = np.searchsorted(enterprise_ids, owners)
+        inside = position < len(enterprise_ids)
+        known = position[inside][enterprise_ids[position[inside]] == owners[inside]]
+        lists.append(risk_reasons(json.loads(text)))
+        index[known] = len(lists) - 1
+    return _RiskReasons(index, tuple(lists))
 
 
-def _benefit_codes_json(
-    records: _RecordColumns, ordered: np.ndarray, owners: np.ndarray, positions: np.ndarray
-) -> list[str]:
+def _benefit_codes(
+    records: _RecordColumns, ordered: np.ndarray, owners: np.ndarray
+) -> dict[int, tuple[str, ...]]:
+    """The sorted codes of the counted good records with a tender benefit, by firm position."""
     benefit = records.arrays.tender_benefit[ordered] & records.arrays.is_good[ordered]
     codes: dict[int, set[str]] = {}
     for owner, index in zip(
         owners[benefit].tolist(), records.code_index[ordered][benefit].tolist(), strict=True
     ):
         codes.setdefault(owner, set()).add(records.codes[index])
-    return [json.dumps(sorted(codes.get(i, ())), ensure_ascii=False) for i in positions.tolist()]
+    return {owner: tuple(sorted(found)) for owner, found in codes.items()}
 
 
 def _blacklist_basis(
@@ -788,10 +818,13 @@ def _blacklist_basis(
     return by_firm
 
 
+_POINTS_MASK = (1 << 31) - 1
+
+
 class _ReasonWriter:
-    """A firm's reasons as JSON text, joined from fragments that the reason builders of
-    credit.scoring make once per distinct input (a record's reason depends on its rule and
-    points only; 250,000 firms share a few hundred)."""
+    """Reasons as COPY text of their JSON, joined from fragments that the reason builders of
+    credit.scoring make once per distinct input: a record's reason depends on its rule and
+    points only, the model's lines on what they show (250,000 firms share a few thousand)."""
 
     def __init__(self, rulebook: Rulebook, codes: tuple[str | None, ...]) -> None:
         self.rulebook = rulebook
@@ -799,22 +832,28 @@ class _ReasonWriter:
         self.base = _fragment(base_reason(to_centi(rulebook.base_score)))
         self.floor = _fragment(grade_floor_reason(rulebook))
         self.blacklist = _fragment(blacklist_proposal_reason())
-        self._caps: dict[int, str] = {}
-        self._factors: dict[tuple, list[str]] = {}
+        self._grades = [_copy_escape(name) for name in rulebook.grade_names]
+        self._centi: dict[int, str] = {}
+        self._bands: dict[int, int] = {}
+        self._benefits: dict[tuple[str, ...], str] = {}
+        self._models: dict[tuple, str] = {}
+        self._tails: dict[tuple, str] = {}
 
     def record_fragments(self, records: _RecordColumns, ordered: np.ndarray) -> list[str]:
-        if not len(ordered):
-            return []
         arrays = records.arrays
-        keys = np.stack(
-            [records.code_index[ordered], arrays.is_good[ordered], arrays.points_centi[ordered]]
+        # One int64 key per record (points are read as int4, so they fit in the low 31 bits):
+        # a 1-D unique sorts several times faster than np.unique over columns.
+        keys = (
+            (records.code_index[ordered].astype(np.int64) << 32)
+            | (arrays.is_good[ordered].astype(np.int64) << 31)
+            | arrays.points_centi[ordered]
         )
-        unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+        unique, inverse = np.unique(keys, return_inverse=True)
         made = [
-            self._record_fragment(code, bool(good), centi)
-            for code, good, centi in unique.T.tolist()
+            self._record_fragment(key >> 32, bool((key >> 31) & 1), key & _POINTS_MASK)
+            for key in unique.tolist()
         ]
-        return [made[i] for i in inverse.ravel().tolist()]
+        return [made[i] for i in inverse.tolist()]
 
     def _record_fragment(self, code_index: int, good: bool, centi: int) -> str:
         record = RecordInput(
@@ -829,67 +868,158 @@ class _ReasonWriter:
         )
         return _fragment(record_reason(record, self.rulebook))
 
+    def columns_before_reasons(
+        self,
+        scores: BulkScores,
+        positions: np.ndarray,
+        *,
+        blacklisted: np.ndarray,
+        benefit_codes: list[tuple[str, ...]],
+    ) -> list[str]:
+        """rule_score, model_adjustment, score, grade, blacklisted, blacklist_proposal,
+        has_effective_serious and tender_benefit_codes of each firm, as COPY text."""
+        flags = ("f", "t")
+        return [
+            f"{self._centi_text(rule)}\t{self._centi_text(model)}\t{self._centi_text(final)}"
+            f"\t{self._grades[grade]}\t{flags[black]}\t{flags[proposal]}\t{flags[serious]}"
+            f"\t{self._benefit_json(codes)}"
+            for rule, model, final, grade, black, proposal, serious, codes in zip(
+                scores.rule_score_centi[positions].tolist(),
+                scores.model_adjustment_centi[positions].tolist(),
+                scores.final_score_centi[positions].tolist(),
+                scores.grade[positions].tolist(),
+                blacklisted.tolist(),
+                scores.blacklist_proposal[positions].tolist(),
+                scores.has_effective_serious[positions].tolist(),
+                benefit_codes,
+                strict=True,
+            )
+        ]
+
+    def _centi_text(self, centi: int) -> str:
+        text = self._centi.get(centi)
+        if text is None:
+            text = self._centi[centi] = _centi_text(centi)
+        return text
+
+    def _benefit_json(self, codes: tuple[str, ...]) -> str:
+        text = self._benefits.get(codes)
+        if text is None:
+            text = self._benefits[codes] = _copy_escape(json.dumps(list(codes), ensure_ascii=False))
+        return text
+
     def band_indexes(self, final_centi: np.ndarray) -> np.ndarray:
         """grade_index_for of each score (before the clean-firm floor)."""
         values, inverse = np.unique(final_centi, return_inverse=True)
-        bands = np.array([grade_index_for(int(v), self.rulebook) for v in values.tolist()])
-        return bands[inverse.ravel()] if len(values) else np.zeros(0, dtype=np.int64)
+        bands = np.array([self._band(v) for v in values.tolist()], dtype=np.int64)
+        return bands[inverse.ravel()]
 
-    def reasons_json(
+    def _band(self, final_centi: int) -> int:
+        band = self._bands.get(final_centi)
+        if band is None:
+            band = self._bands[final_centi] = grade_index_for(final_centi, self.rulebook)
+        return band
+
+    def tails(
         self,
-        records: list[str],
+        good_uncapped: np.ndarray,
         *,
-        excess_c: int,
-        risk: RiskInput | None,
-        model_c: int,
-        has_serious: bool,
-        floor_applied: bool,
-        proposal: bool,
-    ) -> str:
-        """The order of score_enterprise's reasons."""
-        parts = [self.base, *records]
+        firms: _FirmState,
+        risk_reasons: _RiskReasons,
+        scores: BulkScores,
+        positions: np.ndarray,
+    ) -> list[str]:
+        """What follows a firm's record lines (each joined once per distinct combination):
+        the bonus cap, the model's lines, the grade floor, the blacklist proposal."""
+        excess = good_uncapped - to_centi(self.rulebook.bonus_cap)
+        floor_applied = scores.grade[positions] != self.band_indexes(
+            scores.final_score_centi[positions]
+        )
+        models = self._model_parts(firms, risk_reasons, scores, positions)
+        tails = []
+        for key in zip(
+            excess.tolist(),
+            models,
+            floor_applied.tolist(),
+            scores.blacklist_proposal[positions].tolist(),
+            strict=True,
+        ):
+            tail = self._tails.get(key)
+            if tail is None:
+                tail = self._tails[key] = self._tail(*key)
+            tails.append(tail)
+        return tails
+
+    def _tail(self, excess_c: int, model: str, floor_applied: bool, proposal: bool) -> str:
+        parts = []
         if excess_c > 0:
-            parts.append(self._cap(excess_c))
-        if risk is not None:
-            parts.append(self._model(risk, model_c, has_serious))
+            parts.append(_fragment(bonus_cap_reason(self.rulebook, excess_c=excess_c)))
+        if model:
+            parts.append(model)
         if floor_applied:
             parts.append(self.floor)
         if proposal:
             parts.append(self.blacklist)
-        return "[" + ",".join(parts) + "]"
+        return "".join("," + part for part in parts)
 
-    def _cap(self, excess_c: int) -> str:
-        if excess_c not in self._caps:
-            self._caps[excess_c] = _fragment(bonus_cap_reason(self.rulebook, excess_c=excess_c))
-        return self._caps[excess_c]
-
-    def _model(self, risk: RiskInput, model_c: int, has_serious: bool) -> str:
-        """model_reasons lists the model line (and the no-lift rule) first, then one line per
-        model reason: only the first part depends on the probability, made for each firm."""
-        head = model_reasons(
-            replace(risk, reasons=()), model_c, has_serious=has_serious, rulebook=self.rulebook
-        )
-        return ",".join([*(_fragment(r) for r in head), *self._factor_fragments(risk)])
-
-    def _factor_fragments(self, risk: RiskInput) -> list[str]:
-        key = (risk.model_version, risk.reasons)
-        if key not in self._factors:
-            plain = RiskInput(0.0, 0.0, risk.model_version, risk.reasons)  # no no-lift line
-            lines = model_reasons(plain, 0, has_serious=False, rulebook=self.rulebook)[1:]
-            self._factors[key] = [_fragment(r) for r in lines]
-        return self._factors[key]
+    def _model_parts(
+        self,
+        firms: _FirmState,
+        risk_reasons: _RiskReasons,
+        scores: BulkScores,
+        positions: np.ndarray,
+    ) -> list[str]:
+        """model_reasons of each firm as fragments ("" without an estimate)."""
+        parts = []
+        for present, probability, mean, version, reasons, model_c, serious in zip(
+            firms.has_risk[positions].tolist(),
+            firms.probability[positions].tolist(),
+            firms.population_mean[positions].tolist(),
+            firms.model_version_index[positions].tolist(),
+            risk_reasons.index[positions].tolist(),
+            scores.model_adjustment_centi[positions].tolist(),
+            scores.has_effective_serious[positions].tolist(),
+            strict=True,
+        ):
+            if not present:
+                parts.append("")
+                continue
+            # Everything model_reasons shows: the version, both rates as printed, the points,
+            # whether the no-lift line applies, the model's own reasons.
+            key = (
+                version,
+                f"{probability:.1%}",
+                f"{mean:.1%}",
+                model_c,
+                serious and probability < mean,
+                reasons,
+            )
+            part = self._models.get(key)
+            if part is None:
+                risk = RiskInput(
+                    probability=probability,
+                    population_mean=mean,
+                    model_version=firms.model_versions[version - 1],
+                    reasons=risk_reasons.lists[reasons],
+                )
+                lines = model_reasons(risk, model_c, has_serious=serious, rulebook=self.rulebook)
+                part = self._models[key] = ",".join(_fragment(r) for r in lines)
+            parts.append(part)
+        return parts
 
 
 def _fragment(reason: Reason) -> str:
-    return json.dumps(reason_json(reason), ensure_ascii=False)
+    """reason_json as compact JSON (jsonb stores the same value as with spaces), escaped for
+    COPY text: JSON escapes every tab and newline inside its strings, so the backslash is the
+    only character to double."""
+    text = json.dumps(reason_json(reason), ensure_ascii=False, separators=(",", ":"))
+    return text.replace("\\", "\\\\")
 
 
 # --- writing ---
 
-_STALE_TABLE = "recompute_stale_rows"
-_STALE_COLUMNS = (
-    ("enterprise_id", "bigint"),
-    ("seen_xmin", "xid"),
+# The stored columns in the order of a COPY line, after enterprise_id (and the seen xmin).
+_STORED_COLUMNS = (
     ("rule_score", "numeric"),
     ("model_adjustment", "numeric"),
     ("score", "numeric"),
@@ -902,8 +1032,13 @@ _STALE_COLUMNS = (
     ("counted_fingerprint", "bigint"),
     ("model_version", "text"),
 )
-# Firms per COPY block: bounds the text held in memory at once.
-COPY_CHUNK = 20000
+# Set alike on every row written, after the stored columns.
+_RUN_COLUMNS = ("rulebook_version", "as_of", "computed_at", "dirty", "dirty_since")
+_STALE_TABLE = "recompute_stale_rows"
+_COPY_NULL = "\\N"
+# Firms per block of COPY text (about 2 MB): the server parses one while the next is made, and
+# the text held at once stays small.
+COPY_CHUNK = 2000
 
 
 def _write_stale_rows(
@@ -911,27 +1046,87 @@ def _write_stale_rows(
 ) -> np.ndarray:
     """Store the rows; the ids written. A row is skipped (left to recompute_enterprise) when
     it was written since it was read, or created since it was found missing."""
-    if not rows.ids:
+    now = timezone.now()
+    new = np.flatnonzero(rows.xmin < 0)
+    written = []
+    through_staging = np.arange(len(rows.ids))
+    if len(new) and _copy_new_rows(
+        cursor, rows, new, rulebook_version=rulebook_version, as_of=as_of, now=now
+    ):
+        written.append(rows.ids[new])
+        through_staging = np.flatnonzero(rows.xmin >= 0)
+    if len(through_staging):
+        constants = {"rulebook_version": rulebook_version, "as_of": as_of, "now": now}
+        written.append(_write_through_staging(cursor, rows, through_staging, constants))
+    if not written:
         return np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate(written))
+
+
+def _copy_new_rows(
+    cursor: psycopg.Cursor,
+    rows: _StaleRows,
+    indexes: np.ndarray,
+    *,
+    rulebook_version: str,
+    as_of: date,
+    now: datetime,
+) -> bool:
+    """COPY the rows of firms that had no score row straight into the score table (a first run
+    writes 250,000 of them: no staging copy, one multi-row insert). False, with nothing
+    written, when a flagger created one of those rows since: the staging path skips it."""
+    names = ["enterprise_id", *(name for name, _ in _STORED_COLUMNS), *_RUN_COLUMNS]
+    constants = "\t".join(
+        ["", _copy_escape(rulebook_version), as_of.isoformat(), now.isoformat(), "f", _COPY_NULL]
+    )
+    try:
+        with transaction.atomic():  # a savepoint: the refused COPY alone is undone
+            _copy(
+                cursor,
+                sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    _table(EnterpriseScore), _identifiers(names)
+                ),
+                rows.copy_blocks(indexes, with_xmin=False, constants=constants),
+            )
+    except psycopg.errors.UniqueViolation:
+        return False
+    return True
+
+
+def _copy(cursor: psycopg.Cursor, statement: sql.Composable, blocks: Iterator[str]) -> None:
+    # Python makes a block while the server parses the one in the socket's buffers: the
+    # server's JSON parsing is the slower side, so a writer thread would only queue blocks in
+    # memory (measured: no faster, 120 MiB more).
+    with cursor.copy(statement) as copy:
+        for block in blocks:
+            copy.write(block)
+
+
+def _write_through_staging(
+    cursor: psycopg.Cursor, rows: _StaleRows, indexes: np.ndarray, constants: dict
+) -> np.ndarray:
+    """COPY into a temporary table, then one UPDATE of the rows whose xmin has not moved and
+    one INSERT of the rows still missing; the ids written."""
     staging = sql.Identifier(_STALE_TABLE)
+    columns = [("enterprise_id", "bigint"), ("seen_xmin", "xid"), *_STORED_COLUMNS]
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(staging))
     cursor.execute(
         sql.SQL("CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP").format(
             staging,
             sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                for name, kind in _STALE_COLUMNS
+                for name, kind in columns
             ),
         )
     )
-    names = [name for name, _ in _STALE_COLUMNS]
-    with cursor.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN").format(staging, _identifiers(names))
-    ) as copy:
-        for start in range(0, len(rows.ids), COPY_CHUNK):
-            copy.write(_copy_text(rows, start, start + COPY_CHUNK))
-    stored = names[2:]  # all but enterprise_id and seen_xmin
-    constants = {"rulebook_version": rulebook_version, "as_of": as_of, "now": timezone.now()}
+    _copy(
+        cursor,
+        sql.SQL("COPY {} ({}) FROM STDIN").format(
+            staging, _identifiers([name for name, _ in columns])
+        ),
+        rows.copy_blocks(indexes, with_xmin=True),
+    )
+    stored = [name for name, _ in _STORED_COLUMNS]
     cursor.execute(
         sql.SQL(
             "UPDATE {table} s SET {settings}, rulebook_version = %(rulebook_version)s,"
@@ -960,7 +1155,7 @@ def _write_stale_rows(
     )
     inserted = [i for (i,) in cursor.fetchall()]
     cursor.execute(sql.SQL("DROP TABLE pg_temp.{}").format(staging))
-    return np.array(sorted(updated + inserted), dtype=np.int64)
+    return np.array(updated + inserted, dtype=np.int64)
 
 
 def _table(model: type) -> sql.Identifier:
@@ -969,34 +1164,6 @@ def _table(model: type) -> sql.Identifier:
 
 def _identifiers(names: Sequence[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(name) for name in names)
-
-
-def _copy_text(rows: _StaleRows, start: int, end: int) -> str:
-    """COPY text format: tab-separated, \\N for NULL, backslashes doubled (JSON escapes every
-    tab and newline inside its strings, so the backslash is the only character to escape)."""
-    lines = []
-    for k in range(start, min(end, len(rows.ids))):
-        xmin = rows.xmin[k]
-        lines.append(
-            "\t".join(
-                (
-                    str(rows.ids[k]),
-                    "\\N" if xmin < 0 else str(xmin),
-                    _centi_text(rows.rule_centi[k]),
-                    _centi_text(rows.model_centi[k]),
-                    _centi_text(rows.final_centi[k]),
-                    _copy_escape(rows.grades[k]),
-                    "t" if rows.blacklisted[k] else "f",
-                    "t" if rows.proposal[k] else "f",
-                    "t" if rows.serious[k] else "f",
-                    _copy_escape(rows.benefit_codes[k]),
-                    _copy_escape(rows.reasons[k]),
-                    str(rows.fingerprints[k]),
-                    _copy_escape(rows.model_versions[k]),
-                )
-            )
-        )
-    return "\n".join(lines) + "\n"
 
 
 def _centi_text(centi: int) -> str:
@@ -1009,16 +1176,23 @@ def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _touch_fresh(cursor: psycopg.Cursor, enterprise_ids: np.ndarray, *, as_of: date) -> None:
-    """Unchanged rows only get their scoring day moved forward (their dirty flag, if a flagger
-    set it meanwhile, stays for the sweeper)."""
-    if not len(enterprise_ids):
-        return
-    cursor.execute(
-        sql.SQL("UPDATE {} SET as_of = %s, computed_at = %s WHERE enterprise_id = ANY(%s)").format(
-            _table(EnterpriseScore)
-        ),
-        [as_of, timezone.now(), enterprise_ids.tolist()],
+def _record_run(
+    *, as_of: date, enterprises: int, stale: np.ndarray, active: ActiveRulebook
+) -> None:
+    """One audit entry says that every score row not flagged dirty was checked on `as_of`: an
+    unchanged row keeps the day and time it was computed (the nightly run writes nothing for
+    it, where touching 250,000 rows cost seconds of writes and WAL)."""
+    audit_append(
+        actor=SYSTEM_ACTOR,
+        action=FULL_RECOMPUTE_ACTION,
+        object_type="enterprise_score",
+        object_id="all",
+        payload={
+            "as_of": as_of.isoformat(),
+            "enterprises": enterprises,
+            "stale": int(stale.sum()),
+            "rulebook_version": active.version,
+        },
     )
 
 

@@ -77,8 +77,9 @@ def clear_client_cache() -> None:
 
 class TenderSignatureAuth(APIKeyHeader):
     """Ninja auth: checks the headers, the client, the clock and the signature, and returns the
-    cached ActiveClient. The nonce is checked when the call is recorded
-    (`credit.tender_calls.tender_call_record`), once the answer is known and before it is sent."""
+    cached ActiveClient. The nonce is claimed when the call is recorded
+    (`credit.tender_calls.tender_call_record`, once the answer is known) and the claim's reply
+    read by `credit.middleware.TenderClaimMiddleware` before the answer is sent."""
 
     param_name = "X-Signature"
 
@@ -102,12 +103,20 @@ class TenderSignatureAuth(APIKeyHeader):
             query_string=request.META.get("QUERY_STRING", ""),
             timestamp=timestamp,
             nonce=nonce,
-            body=request.body,
+            body=_body(request),
         )
         if not hmac.compare_digest(sign(secret=client.secret, message=message), key.lower()):
             raise Problem(401, "bad_signature", ERR_BAD_SIGNATURE)
         request.tender_nonce = nonce
         return client
+
+
+def _body(request: HttpRequest) -> bytes:
+    # Django reads no body without a Content-Length either; skipping the read spares a GET
+    # (every look-up) the stream machinery.
+    if request.META.get("CONTENT_LENGTH") in (None, "", "0"):
+        return b""
+    return request.body
 
 
 def tender_client_create(*, name: str) -> tuple[TenderClient, str]:

@@ -6,11 +6,17 @@ depends on whether Redis is configured (REDIS_URL):
 
 - With Redis (production, the test suite): one Lua script claims the nonce (SET NX EX, atomic
   across every web process) and, only if the claim succeeds, appends the call to the
-  `tender:calls` list — one round trip, no database work in the request. The worker's
-  `credit.flush_tender_calls` task (every few seconds, beat) moves the list into PostgreSQL in
-  batches. Redis keeps the list on disk (compose: appendonly, fsync every second), so a
-  restart loses at most the last second of calls; the guard itself needs only the nonce keys,
-  which outlive every request the timestamp check still admits (twice the skew window).
+  `tender:calls` list — one round trip, no database work in the request. The view sends the
+  script as soon as it has its answer and does not wait (`tender_call_record`, on a connection
+  of its own thread); `credit.middleware.TenderClaimMiddleware` reads the reply just before
+  the answer leaves (`tender_claim_settle`), so Redis works while Django finishes the
+  response. A nonce seen before replaces the answer with 401 replayed_request; nothing of it
+  has been sent. A reply that never comes (Redis died mid-call) falls back to the durable
+  insert below. The worker's `credit.flush_tender_calls` task (every few seconds, beat) moves
+  the list into PostgreSQL in batches. Redis keeps the list on disk (compose: appendonly,
+  fsync every second), so a restart loses at most the last second of calls; the guard itself
+  needs only the nonce keys, which outlive every request the timestamp check still admits
+  (twice the skew window).
 - Without Redis (the embedded `make run`), or while Redis is unreachable: the row is written
   durably inside the request, and its unique (client, nonce) pair refuses the replay.
 
@@ -35,14 +41,18 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.commands.core import Script
-from redis.exceptions import RedisError
+from redis.connection import Connection
+from redis.exceptions import NoScriptError, RedisError
+from redis.retry import Retry
 
 from backend.errors import Problem
 from credit.models import TenderCall, TenderClient
 
 ERR_REPLAYED = "该 nonce 已使用过，请求被视为重放。"
 ERR_DELETED_CLIENT = "tender call queue: dropped a call of deleted client %s"
+WARN_UNREACHABLE = "Redis unreachable: the tender nonce is guarded by the database alone"
 WARN_REPLAY_THROUGH = (
     "tender call replayed while Redis had lost its nonce (client %s, %s): answered, stored once"
 )
@@ -175,10 +185,34 @@ class Call:
 _ROW_FIELDS = ("client_id", "nonce", "method", "path", "query", "status", "snapshot_id")
 
 
+@dataclass(frozen=True)
+class PendingClaim:
+    """A claim sent on `link` whose reply is still to be read."""
+
+    call: Call
+    link: Connection
+
+
+# Where a sent claim waits on the request for `TenderClaimMiddleware`.
+PENDING_CLAIM_ATTR = "tender_pending_claim"
+# A claim connection idle this long is checked with a PING (and reconnected once) before it
+# carries a claim: a claim sent on a dead connection could only fall back to the database.
+CLAIM_HEALTH_CHECK_S = 10
+
+# Each thread's own claim connection (`link`): a claim is sent and its reply read later in the
+# same request, so the connection cannot go back to a shared pool in between. `unsettled`
+# marks a sent claim whose reply was not read (an answer that never reached the middleware):
+# that connection is dropped, or the stale reply would answer the next claim.
+_claims = threading.local()
+
+
 def tender_call_record(*, request: HttpRequest, status: int, snapshot_id: int | None) -> None:
-    """Refuse a replayed nonce (401 replayed_request), then record the call: queued in Redis
-    with the claim when Redis is configured and answers, otherwise written to the database,
-    whose unique (client, nonce) is then the guard."""
+    """Record the call once its answer is known. With Redis the claim of its nonce (and the
+    queued call) is sent now and its reply read by `TenderClaimMiddleware` just before the
+    answer leaves — the round trip overlaps the response middleware instead of stalling the
+    request, which was a third of a look-up's cost. Without Redis, or when Redis cannot be
+    reached, the row is written to the database now, whose unique (client, nonce) is then the
+    guard (401 replayed_request)."""
     call = Call(
         client_id=request.auth.id,
         nonce=request.tender_nonce,
@@ -189,26 +223,88 @@ def tender_call_record(*, request: HttpRequest, status: int, snapshot_id: int | 
         snapshot_id=snapshot_id,
         at=time.time(),
     )
-    queued = _claim_and_queue(call)
-    if queued is False:
-        raise Problem(401, "replayed_request", ERR_REPLAYED)
-    if queued is None:
+    pending = _send_claim(call)
+    if pending is None:
         _insert_durably(call.as_row())
+    else:
+        setattr(request, PENDING_CLAIM_ATTR, pending)
 
 
-def _claim_and_queue(call: Call) -> bool | None:
-    """True: first use, claimed and queued; False: seen within the window; None: no Redis to
-    ask (not configured, or unreachable — logged)."""
+def tender_claim_pending(request: HttpRequest) -> PendingClaim | None:
+    return getattr(request, PENDING_CLAIM_ATTR, None)
+
+
+def tender_claim_settle(pending: PendingClaim) -> None:
+    """Read the claim's reply: 401 replayed_request when the nonce was seen within the window.
+    When the reply cannot be read, the database guards this call alone (as if Redis had been
+    unreachable from the start); if Redis did run the script, the flush later finds the same
+    call already stored and skips it."""
+    _claims.unsettled = False
+    try:
+        claimed = pending.link.read_response()
+    except NoScriptError:  # Redis restarted and forgot the script: one ordinary call loads it
+        claimed = _claim_by_script(pending.call)
+    except RedisError:
+        pending.link.disconnect()
+        logger.warning(WARN_UNREACHABLE)
+        claimed = None
+    if claimed is None:
+        _insert_durably(pending.call.as_row())
+    elif not claimed:
+        raise Problem(401, "replayed_request", ERR_REPLAYED)
+
+
+def _send_claim(call: Call) -> PendingClaim | None:
+    """The claim sent and not yet read; None when there is no Redis to ask (not configured,
+    or unreachable — logged)."""
     if not settings.REDIS_URL:
         return None  # the local-memory cache is per process: no shared guard at all
+    handles = _redis(settings.REDIS_URL)
+    link = _claim_link(handles, settings.REDIS_URL)
+    try:
+        link.send_command("EVALSHA", handles.claim.sha, 2, *_claim_arguments(call))
+    except RedisError:
+        logger.warning(WARN_UNREACHABLE)
+        return None
+    _claims.unsettled = True
+    return PendingClaim(call=call, link=link)
+
+
+def _claim_arguments(call: Call) -> tuple:
+    """KEYS then ARGV of the claim script."""
     key = NONCE_KEY.format(client=call.client_id, nonce=call.nonce)
     window_s = NONCE_WINDOW_FACTOR * settings.TENDER_MAX_SKEW_S
+    return key, CALLS_KEY, window_s, call.to_json()
+
+
+def _claim_by_script(call: Call) -> bool | None:
+    key, calls, window_s, queued = _claim_arguments(call)
     try:
-        claim = _redis(settings.REDIS_URL).claim
-        return bool(claim(keys=[key, CALLS_KEY], args=[window_s, call.to_json()]))
+        return bool(_redis(settings.REDIS_URL).claim(keys=[key, calls], args=[window_s, queued]))
     except RedisError:
-        logger.warning("Redis unreachable: the tender nonce is guarded by the database alone")
+        logger.warning(WARN_UNREACHABLE)
         return None
+
+
+def _claim_link(handles: _RedisHandles, url: str) -> Connection:
+    """This thread's claim connection to `url` (made on first use, with a health check when
+    idle); dropped and remade if it still owes the reply of a claim nobody read."""
+    link = getattr(_claims, "link", None)
+    if link is None or _claims.url != url:
+        if link is not None:
+            link.disconnect()
+        pool = handles.client.connection_pool
+        kwargs = {
+            **pool.connection_kwargs,
+            "health_check_interval": CLAIM_HEALTH_CHECK_S,
+            "retry": Retry(NoBackoff(), 1),
+        }
+        link = pool.connection_class(**kwargs)
+        _claims.link, _claims.url, _claims.unsettled = link, url, False
+    elif _claims.unsettled:
+        link.disconnect()
+        _claims.unsettled = False
+    return link
 
 
 def _insert_durably(row: TenderCall) -> None:

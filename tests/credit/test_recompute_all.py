@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from backend.audit import verify_audit_chain
@@ -17,9 +17,10 @@ from credit.models import (
     EnterpriseScore,
     RecordStatus,
 )
-from credit.recompute import recompute_all, recompute_enterprise
+from credit.recompute import FULL_RECOMPUTE_ACTION, recompute_all, recompute_enterprise
+from credit.selectors import active_rulebook
 from credit.services import blacklist_approve, blacklist_propose, risk_update
-from tests.credit.conftest import new_record, rescore
+from tests.credit.conftest import DECIDED, new_record, rescore
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +149,35 @@ def test_the_bulk_path_stores_what_the_per_firm_path_stores(varied_firms):
     for firm in varied_firms.values():
         assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]
     assert bulk["blacklist"] == one_by_one["blacklist"]
-    assert bulk["audit"] == one_by_one["audit"]
+    assert without_run_entries(bulk["audit"]) == one_by_one["audit"]
+
+
+def without_run_entries(audit: list) -> list:
+    return [entry for entry in audit if entry[1] != FULL_RECOMPUTE_ACTION]
+
+
+def run_entry(*, as_of: date, enterprises: int, stale: int) -> tuple:
+    """The audit entry of one full recompute, as stored_state lists it."""
+    payload = {
+        "as_of": as_of.isoformat(),
+        "enterprises": enterprises,
+        "stale": stale,
+        "rulebook_version": active_rulebook().version,
+    }
+    return ("system", FULL_RECOMPUTE_ACTION, "enterprise_score", None, sorted(payload.items()))
+
+
+def test_a_rulebook_change_rewrites_every_row_as_the_per_firm_path_would(varied_firms):
+    recompute_all()
+    EnterpriseScore.objects.update(rulebook_version="older")  # every row exists and is stale
+
+    bulk = outcome_of(recompute_all)
+    one_by_one = outcome_of(recompute_one_by_one)
+
+    for firm in varied_firms.values():
+        assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]
+    assert bulk["blacklist"] == one_by_one["blacklist"]
+    assert without_run_entries(bulk["audit"]) == one_by_one["audit"]
 
 
 def test_the_cases_reach_the_branches_they_are_named_after(varied_firms):
@@ -174,17 +203,55 @@ def test_the_cases_reach_the_branches_they_are_named_after(varied_firms):
     assert by_case["blacklist_active"].blacklisted is True
     assert entries[varied_firms["blacklist_new"].pk] == BlacklistStatus.PROPOSED
     assert entries[varied_firms["blacklist_withdrawn"].pk] == BlacklistStatus.WITHDRAWN
+    assert (
+        stored_state()["audit"].count(
+            run_entry(as_of=DECIDED, enterprises=len(CASES), stale=len(CASES) - 1)
+        )
+        == 1
+    )
     assert verify_audit_chain().ok
 
 
-def test_a_second_run_changes_nothing(varied_firms):
+def test_a_second_run_changes_nothing_but_records_itself(varied_firms):
     recompute_all()
     before = stored_state()
 
     second = recompute_all()
 
+    after = stored_state()
     assert second.refreshed == 0
-    assert stored_state() == before
+    assert (after["scores"], after["blacklist"]) == (before["scores"], before["blacklist"])
+    assert after["audit"] == sorted(
+        [*before["audit"], run_entry(as_of=DECIDED, enterprises=len(CASES), stale=0)]
+    )
+
+
+def row_version(enterprise_id: int) -> str:
+    """The physical place of the row's current version: any UPDATE moves it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ctid::text FROM credit_enterprisescore WHERE enterprise_id = %s",
+            [enterprise_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_later_nightly_run_writes_no_unchanged_row_and_records_the_day(
+    firm, reviewer, clock, no_window
+):
+    new_record(firm, "FEE-UNLISTED", reviewer)
+    recompute_all()
+    stored, version = EnterpriseScore.objects.values().get(pk=firm.pk), row_version(firm.pk)
+
+    next_day = clock.advance(1)
+    summary = recompute_all()
+
+    assert summary.refreshed == 0
+    assert EnterpriseScore.objects.values().get(pk=firm.pk) == stored
+    assert stored["as_of"] == DECIDED
+    assert row_version(firm.pk) == version
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert (last.action, last.payload["as_of"]) == (FULL_RECOMPUTE_ACTION, next_day.isoformat())
 
 
 def test_a_failure_part_way_leaves_no_partial_write(varied_firms, monkeypatch):
@@ -194,7 +261,7 @@ def test_a_failure_part_way_leaves_no_partial_write(varied_firms, monkeypatch):
         raise RuntimeError("database went away")
 
     # The last step of the write transaction: every row and proposal is written by then.
-    monkeypatch.setattr(recompute, "_touch_fresh", fail)
+    monkeypatch.setattr(recompute, "_record_run", fail)
     with pytest.raises(RuntimeError):
         recompute_all()
 
@@ -221,3 +288,50 @@ def test_a_row_flagged_after_the_read_is_left_to_the_per_firm_path(
     score = EnterpriseScore.objects.get(pk=firm.pk)
     assert summary.refreshed == 1
     assert (score.score, score.dirty) == (90, False)
+
+
+def test_a_score_row_created_after_the_read_is_left_to_the_per_firm_path(
+    firm, reviewer, clock, no_window, monkeypatch
+):
+    never_scored = EnterpriseFactory()
+    new_record(never_scored, "SANITATION", reviewer)
+    EnterpriseScore.objects.all().delete()  # neither firm has a score row when the run reads
+    original = recompute._open_blacklist_entries
+
+    def record_arrives_after_the_records_were_read(cursor, enterprise_ids):
+        new_record(firm, "FEE-UNLISTED", reviewer)  # the flagger creates firm's score row
+        return original(cursor, enterprise_ids)
+
+    monkeypatch.setattr(
+        recompute, "_open_blacklist_entries", record_arrives_after_the_records_were_read
+    )
+    summary = recompute_all()
+
+    scores = {s.enterprise_id: s for s in EnterpriseScore.objects.all()}
+    assert summary.refreshed == 2
+    assert (scores[firm.pk].score, scores[firm.pk].dirty) == (90, False)
+    assert (scores[never_scored.pk].score, scores[never_scored.pk].dirty) == (98, False)
+
+
+def test_firms_whose_model_lines_read_alike_share_them_exactly(reviewer, clock, no_window):
+    # Weight 20 against a mean of 10 %: 12.310 % and 12.312 % print alike and both adjust by
+    # -0.46; 12.449 % and 12.451 % both adjust by -0.49 but print as 12.4 % and 12.5 %. The
+    # last two firms differ in the serious record that holds the model's lift back.
+    probabilities = (0.12310, 0.12312, 0.12449, 0.12451, 0.05, 0.05)
+    firms = [EnterpriseFactory() for _ in probabilities]
+    for firm, probability in zip(firms, probabilities, strict=True):
+        risk_update(
+            enterprise=firm,
+            probability=probability,
+            population_mean=0.1,
+            model_version="risk-2025.03",
+            reasons=["近一年投诉较多"],
+        )
+    new_record(firms[4], "ABANDON", reviewer)
+
+    bulk = outcome_of(recompute_all)
+    one_by_one = outcome_of(recompute_one_by_one)
+
+    assert len({str(bulk["scores"][f.pk]["reasons"]) for f in firms}) == len(firms) - 1
+    for firm in firms:
+        assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 from redis import Redis
 
+from credit.checks import tender_claim_middleware_installed
 from credit.models import TenderCall, TenderClient
 from credit.signing import signed_headers
 from credit.tender_auth import tender_client_create
@@ -25,8 +26,11 @@ from credit.tender_calls import (
     NONCE_KEY,
     Call,
     _redis,
+    tender_call_record,
     tender_calls_flush,
     tender_calls_queued,
+    tender_claim_pending,
+    tender_claim_settle,
 )
 from tests.credit.conftest import publish
 from tests.harness import services as svc
@@ -263,6 +267,82 @@ def test_in_autocommit_a_duplicate_nonce_is_refused_and_the_connection_stays_usa
     assert replay.json()["code"] == "replayed_request"
     assert TenderCall.objects.filter(nonce=headers["X-Nonce"]).count() == 1
     assert connection.in_atomic_block is False
+
+
+def signed_call_request(tender_client, nonce):
+    """A request as `recorded` sees it after authentication, for driving the claim directly."""
+    request = RequestFactory().get("/api/tender/v1/enterprises/91150100MA0000001X")
+    request.auth, request.tender_nonce = tender_client[0], nonce
+    return request
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_reply_was_never_read_does_not_answer_the_next_one(
+    client, firm, tender_client, redis_guard
+):
+    """An answer that never reached the middleware leaves its reply unread on the thread's
+    connection; the next claim must not take that stale "claimed" for its own."""
+    publish()
+    orphan = signed_call_request(tender_client, "orphan-nonce-0001")
+    tender_call_record(request=orphan, status=200, snapshot_id=None)  # sent, never settled
+    path = f"/api/tender/v1/enterprises/{firm.uscc}"
+    headers = signed(tender_client, path)
+    client.get(path, headers=headers)
+
+    replay = client.get(path, headers=headers)
+
+    assert (replay.status_code, replay.json()["code"]) == (401, "replayed_request")
+    assert redis_guard.get(nonce_key(tender_client, headers)) == b"1"
+
+
+@pytest.mark.django_db
+def test_after_redis_forgot_the_claim_script_lookups_and_replays_still_answer_right(
+    client, firm, tender_client, redis_guard
+):
+    publish()
+    path = f"/api/tender/v1/enterprises/{firm.uscc}"
+    headers = signed(tender_client, path)
+    redis_guard.script_flush()  # as after a Redis restart
+
+    answers = statuses(client, path, headers)
+
+    assert answers == [(200, None), (401, "replayed_request")]
+    assert tender_calls_queued() == 1
+
+
+@pytest.mark.django_db
+def test_a_claim_reply_lost_on_the_way_falls_back_to_the_database_and_is_stored_once(
+    tender_client, redis_guard, caplog
+):
+    """Redis ran the claim but the connection broke before its reply was read: the call is
+    written to the database at once, and the flush then finds it stored and skips the copy."""
+    request = signed_call_request(tender_client, "lost-reply-nonce-01")
+    tender_call_record(request=request, status=200, snapshot_id=None)
+    pending = tender_claim_pending(request)
+    while redis_guard.llen(CALLS_KEY) == 0:  # Redis has run it
+        pass
+    pending.link.disconnect()
+
+    tender_claim_settle(pending)
+    moved = tender_calls_flush()
+
+    assert "Redis unreachable" in caplog.text
+    assert TenderCall.objects.filter(nonce="lost-reply-nonce-01").count() == 1
+    assert moved == 0
+
+
+def test_the_claim_middleware_is_required_by_a_system_check(settings):
+    settings.MIDDLEWARE = [
+        name for name in settings.MIDDLEWARE if name != "credit.middleware.TenderClaimMiddleware"
+    ]
+
+    errors = tender_claim_middleware_installed(None)
+
+    assert [error.id for error in errors] == ["credit.E001"]
+
+
+def test_the_claim_middleware_is_installed():
+    assert tender_claim_middleware_installed(None) == []
 
 
 @given(
