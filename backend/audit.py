@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from backend.models import AuditEntry, AuditHead
@@ -65,7 +65,8 @@ def audit_append(
     item = AuditItem(action, object_type, object_id, payload or {})
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        (entry,) = _chained(head, actor=actor, items=[item])
+        (link,) = _linked(head, actor=actor, items=[item])
+        entry = AuditEntry(**link.fields())
         entry.save(force_insert=True)
         head.save(update_fields=["seq", "hash"])
     return entry
@@ -89,42 +90,113 @@ def audit_append_many(*, actor: str, items: list[AuditItem], batch_size: int = 2
         return 0
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        entries = _chained(head, actor=actor, items=items)
-        AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
+        links = _linked(head, actor=actor, items=items)
+        if connection.vendor == "postgresql":
+            _copy_links(links)
+        else:
+            entries = [AuditEntry(**link.fields()) for link in links]
+            AuditEntry.objects.bulk_create(entries, batch_size=batch_size)
         head.save(update_fields=["seq", "hash"])
-    return len(entries)
+    return len(links)
 
 
-def _chained(head: AuditHead, *, actor: str, items: list[AuditItem]) -> list[AuditEntry]:
+@dataclass(frozen=True)
+class _Link:
+    """One entry as it will be stored; `payload_text` is the canonical JSON that was hashed."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload_text: str
+    prev_hash: str
+    hash: str
+
+    def fields(self) -> dict:
+        values = {name: getattr(self, name) for name in _COPIED_FIELDS}
+        values["payload"] = json.loads(self.payload_text)
+        return values
+
+
+_COPIED_FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "prev_hash", "hash")
+
+
+def _linked(head: AuditHead, *, actor: str, items: list[AuditItem]) -> list[_Link]:
     """The entries that extend the chain from the locked `head`, hashed in order; moves the
     head (unsaved) to the last of them."""
-    entries = []
+    links = []
     for item in items:
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            # Microsecond precision survives every database we support, so the hash
-            # re-computes.
-            at=timezone.now(),
+        # What is stored must hash to the same value when read back: the payload goes through
+        # one JSON round trip (dates become strings, integer keys text) before it is hashed.
+        payload_text = _canonical(json.loads(_canonical(item.payload)))
+        # Microsecond precision survives every database we support, so the hash re-computes.
+        at = timezone.now()
+        seq, object_id = head.seq + 1, str(item.object_id)
+        digest = _hash_of_text(
+            prev_hash=head.hash,
+            seq=seq,
+            at=at,
             actor=actor,
             action=item.action,
             object_type=item.object_type,
-            object_id=str(item.object_id),
-            payload=json.loads(_canonical(item.payload)),  # store exactly what was hashed
-            prev_hash=head.hash,
+            object_id=object_id,
+            payload_text=payload_text,
         )
-        entry.hash = entry_hash(
-            prev_hash=entry.prev_hash,
-            seq=entry.seq,
-            at=entry.at,
-            actor=actor,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            payload=entry.payload,
+        links.append(
+            _Link(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=item.action,
+                object_type=item.object_type,
+                object_id=object_id,
+                payload_text=payload_text,
+                prev_hash=head.hash,
+                hash=digest,
+            )
         )
-        entries.append(entry)
-        head.seq, head.hash = entry.seq, entry.hash
-    return entries
+        head.seq, head.hash = seq, digest
+    return links
+
+
+def _hash_of_text(
+    *,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_text: str,
+) -> str:
+    """`entry_hash` with the payload already in canonical JSON: the entry's canonical JSON is
+    put together around it instead of encoding the payload a second time (keys in sorted order,
+    as `_canonical` writes them; a property test holds the two equal)."""
+    text = json.dumps
+    body = (
+        f'{{"action":{text(action, ensure_ascii=False)},"actor":{text(actor, ensure_ascii=False)},'
+        f'"at":"{at.isoformat(timespec="microseconds")}",'
+        f'"object_id":{text(object_id, ensure_ascii=False)},'
+        f'"object_type":{text(object_type, ensure_ascii=False)},'
+        f'"payload":{payload_text},"seq":{int(seq)}}}'
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _copy_links(links: list[_Link]) -> None:
+    """COPY the entries in (PostgreSQL): no model instance, no SQL text per row; the server
+    parses each payload into `jsonb`."""
+    columns = ", ".join(connection.ops.quote_name(name) for name in (*_COPIED_FIELDS, "payload"))
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for link in links:
+            copy.write_row((*(getattr(link, name) for name in _COPIED_FIELDS), link.payload_text))
 
 
 @dataclass(frozen=True)

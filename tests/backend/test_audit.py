@@ -1,10 +1,22 @@
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from backend.audit import AuditItem, audit_append, audit_append_many, verify_audit_chain
+from backend.audit import (
+    AuditItem,
+    ChainVerification,
+    _canonical,
+    _hash_of_text,
+    audit_append,
+    audit_append_many,
+    entry_hash,
+    verify_audit_chain,
+)
 from backend.models import AuditEntry, AuditHead
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +81,65 @@ def test_many_entries_appended_at_once_continue_the_same_chain_in_order():
     assert entries[1].prev_hash == first.hash and last.prev_hash == entries[4].hash
     assert entries[4].payload == {"on": "2025-03-05"}  # stored exactly as hashed
     assert verify_audit_chain().ok
+
+
+def test_bulk_entries_with_awkward_payloads_read_back_and_verify():
+    # Integer keys, text that needs escaping, Chinese, decimals, nesting, a datetime: each is
+    # stored as the JSON that was hashed, so the chain verifies when read back.
+    payloads = [
+        {2: "b", 10: "a"},
+        {"quote": '"\\/\n\t', "名称": "呼和浩特市某物业服务有限公司"},
+        {"points": Decimal("2.50"), "nested": {"z": [1, {"y": None}], "a": True}},
+        {"at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), "ratio": 0.1},
+    ]
+    items = [AuditItem("bulk", "x", n, payload) for n, payload in enumerate(payloads)]
+
+    audit_append_many(actor="系统", items=items)
+
+    stored = list(AuditEntry.objects.order_by("seq"))
+    assert stored[0].payload == {"2": "b", "10": "a"}
+    assert stored[1].payload["名称"] == "呼和浩特市某物业服务有限公司"
+    assert stored[2].payload["points"] == "2.50" and stored[3].payload["ratio"] == 0.1
+    assert all(entry.actor == "系统" for entry in stored)
+    assert verify_audit_chain() == ChainVerification(ok=True, checked=4)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@settings(max_examples=300)
+@given(
+    seq=st.integers(min_value=1, max_value=2**62),
+    at=st.datetimes(timezones=st.just(UTC)),
+    actor=texts,
+    action=texts,
+    object_type=texts,
+    object_id=texts,
+    payload=st.dictionaries(st.text(max_size=5), json_values, max_size=4),
+)
+def test_hash_from_canonical_payload_text_equals_the_entry_hash(
+    seq, at, actor, action, object_type, object_id, payload
+):
+    fields = {
+        "prev_hash": "a" * 64,
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+    }
+
+    assert _hash_of_text(**fields, payload_text=_canonical(payload)) == entry_hash(
+        **fields, payload=payload
+    )
 
 
 def test_appending_no_entries_leaves_the_chain_alone():
