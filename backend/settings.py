@@ -182,7 +182,9 @@ OBJECT_STORE_TIMEOUT_S = env.float("OBJECT_STORE_TIMEOUT_S", default=10.0)
 OBJECT_STORE_PUBLIC_URL = env.str("OBJECT_STORE_PUBLIC_URL", default="")
 
 # --- Product settings ----------------------------------------------------------------------
-CREDIT_OBJECTION_WORKING_DAYS = env.int("CREDIT_OBJECTION_WORKING_DAYS", default=5)
+# The objection window is the active rulebook's (`objection_window_working_days`); set this only
+# to override it, as `make run` and the benchmarks do with 0 so that records count at once.
+CREDIT_OBJECTION_WORKING_DAYS = env.int("CREDIT_OBJECTION_WORKING_DAYS", default=None)
 ACCESS_TOKEN_TTL_S = env.int("ACCESS_TOKEN_TTL_S", default=3600)
 # Inspectors work offline for days; a refresh token survives a two-week field trip.
 REFRESH_TOKEN_TTL_S = env.int("REFRESH_TOKEN_TTL_S", default=14 * 24 * 3600)

@@ -40,13 +40,15 @@ from credit.models import (
     RepairStatus,
     RulebookVersion,
 )
-from credit.rulebook import KIND_GOOD, Rule
+from credit.rulebook import KIND_GOOD, Rule, Rulebook
 from credit.scoring import record_period_end
 from credit.selectors import (
+    ActiveRulebook,
     active_rulebook,
     counting_blacklist_records,
     open_blacklist_entry,
 )
+from credit.workdays import add_working_days
 
 logger = logging.getLogger(__name__)
 
@@ -85,18 +87,6 @@ AUTO_PROPOSAL_REASON = "存在可列入黑名单的生效严重失信记录：{c
 
 def today_local() -> date:
     return timezone.localdate()
-
-
-def add_working_days(start: date, days: int) -> date:
-    """The `days`-th working day (Monday–Friday) after `start`. Public holidays are not modelled:
-    the window can end a few days early around Spring Festival, never late."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
 
 
 def _full_clean(instance: models.Model, **kwargs) -> None:
@@ -138,7 +128,7 @@ def enterprise_mark_dirty(*, enterprise_id: int) -> None:
 # --- records ------------------------------------------------------------------------------------
 
 
-def _rule_for(*, rule_code: str, source: str) -> tuple[str, Rule]:
+def _rule_for(*, rule_code: str, source: str) -> tuple[ActiveRulebook, Rule]:
     active = active_rulebook()
     rule = active.rulebook.rule(rule_code)
     if rule is None:
@@ -151,7 +141,14 @@ def _rule_for(*, rule_code: str, source: str) -> tuple[str, Rule]:
     if source not in allowed:
         kind = RecordKind.GOOD.label if rule.kind == KIND_GOOD else RecordKind.BAD.label
         raise Problem(422, "rule_source_mismatch", ERR_RULE_SOURCE.format(source=source, kind=kind))
-    return active.version, rule
+    return active, rule
+
+
+def objection_window_working_days(rulebook: Rulebook) -> int:
+    """The rulebook's objection window, unless CREDIT_OBJECTION_WORKING_DAYS overrides it (the
+    demo and the benchmarks set 0 so that records count at once)."""
+    override = settings.CREDIT_OBJECTION_WORKING_DAYS
+    return rulebook.objection_window_working_days if override is None else override
 
 
 def record_period(*, decided_at: date, months: int, window_working_days: int) -> tuple:
@@ -193,14 +190,14 @@ def record_create(
             return existing
     if source not in RecordSource.values:
         raise Problem(422, "unknown_source", ERR_INVALID)
-    version, rule = _rule_for(rule_code=rule_code, source=source)
+    active, rule = _rule_for(rule_code=rule_code, source=source)
     today = today_local()
     if decided_at > today:
         raise Problem(422, "decided_in_future", ERR_DECIDED_IN_FUTURE)
     deadline, effective_from, effective_until = record_period(
         decided_at=decided_at,
         months=rule.months,
-        window_working_days=settings.CREDIT_OBJECTION_WORKING_DAYS,
+        window_working_days=objection_window_working_days(active.rulebook),
     )
     record = CreditRecord(
         enterprise=enterprise,
@@ -223,7 +220,7 @@ def record_create(
         ),
         source=source,
         source_ref=source_ref,
-        rulebook_version=version,
+        rulebook_version=active.version,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     _full_clean(record, exclude=["enterprise", "created_by"], validate_constraints=False)
@@ -253,7 +250,7 @@ def record_create(
             "source": source,
             "source_ref": source_ref,
             "document_no": document_no,
-            "rulebook_version": version,
+            "rulebook_version": active.version,
         },
     )
     return record
@@ -461,16 +458,28 @@ RISK_BATCH = 2000
 
 
 @transaction.atomic
-def risks_update(*, risks: Sequence[RiskRow], model_version: str, population_mean: float) -> int:
+def risks_update(
+    *,
+    risks: Sequence[RiskRow],
+    model_version: str,
+    population_mean: float,
+    withdraw_others: bool = False,
+) -> int:
     """`risk_update` for a whole scoring run: upsert every estimate in chunks, flag the
     enterprises dirty in bulk, audit the run once and queue ONE `credit.recompute_dirty` after
-    commit (not one recompute per enterprise). Returns the number of estimates stored."""
+    commit (not one recompute per enterprise). Returns the number of estimates stored.
+
+    `withdraw_others`: the run estimated every enterprise that manages a compound (the nightly
+    scoring), so an estimate it did not renew belongs to a firm that no longer manages any and
+    is deleted — its score loses the model part instead of keeping an old model's opinion of
+    compounds it has left."""
     probabilities = [float(population_mean), *(float(r.probability) for r in risks)]
     if not all(0.0 <= value <= 1.0 for value in probabilities):
         raise Problem(422, "invalid_probability", ERR_PROBABILITY)
     enterprise_ids = [risk.enterprise_id for risk in risks]
     if len(set(enterprise_ids)) != len(enterprise_ids):
         raise ValueError(ERR_DUPLICATE_RISKS)  # one upsert cannot touch a row twice
+    started = timezone.now()
     rows = [
         EnterpriseRisk(
             enterprise_id=risk.enterprise_id,
@@ -488,7 +497,8 @@ def risks_update(*, risks: Sequence[RiskRow], model_version: str, population_mea
         unique_fields=["enterprise"],
         update_fields=["probability", "population_mean", "model_version", "reasons", "updated_at"],
     )
-    enterprises_mark_dirty(enterprise_ids=enterprise_ids)
+    withdrawn = _risks_not_renewed_since(started) if withdraw_others else []
+    enterprises_mark_dirty(enterprise_ids=[*enterprise_ids, *withdrawn])
     audit_append(
         actor=SYSTEM_ACTOR,
         action="credit.risks_updated",
@@ -498,6 +508,7 @@ def risks_update(*, risks: Sequence[RiskRow], model_version: str, population_mea
             "model_version": model_version,
             "population_mean": float(population_mean),
             "enterprises": len(rows),
+            "withdrawn": withdrawn,
         },
     )
     from credit.tasks import recompute_dirty_task
@@ -505,6 +516,15 @@ def risks_update(*, risks: Sequence[RiskRow], model_version: str, population_mea
     # A lost message only delays the blend: the flags are committed and the sweeper runs anyway.
     enqueue_on_commit(recompute_dirty_task)
     return len(rows)
+
+
+def _risks_not_renewed_since(started) -> list[int]:
+    """Delete the estimates older than this run (every row it wrote has `updated_at` after
+    `started`); the enterprises they belonged to."""
+    stale = EnterpriseRisk.objects.filter(updated_at__lt=started)
+    enterprise_ids = sorted(stale.values_list("enterprise_id", flat=True))
+    stale.delete()
+    return enterprise_ids
 
 
 def enterprises_mark_dirty(*, enterprise_ids: Sequence[int]) -> None:

@@ -142,8 +142,11 @@ def _write_enterprise_risks(
         rows.append(
             RiskRow(enterprise_id=int(enterprise_id), probability=float(p), reasons=reasons)
         )
-    # One bulk upsert, one audit entry and one queued sweep for the whole run.
-    risks_update(risks=rows, model_version=version, population_mean=population_mean)
+    # One bulk upsert, one audit entry and one queued sweep for the whole run. The run covers
+    # every enterprise managing a compound today: any other firm's old estimate is withdrawn.
+    risks_update(
+        risks=rows, model_version=version, population_mean=population_mean, withdraw_others=True
+    )
 
 
 def _riskiest_compound(scores: CompoundScores, managed: pd.DataFrame) -> pd.Series:

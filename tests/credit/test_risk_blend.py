@@ -116,6 +116,34 @@ def test_a_second_run_replaces_the_estimates(clock):
     assert dirty == {firms[0].id: True, firms[1].id: False, firms[2].id: False}
 
 
+def test_a_complete_run_withdraws_the_estimate_of_a_firm_it_did_not_score(
+    clock, celery_eager, django_capture_on_commit_callbacks
+):
+    kept, left = EnterpriseFactory.create_batch(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        risks_update(risks=spread_risks([kept, left]), model_version="m1", population_mean=0.2)
+    before = EnterpriseScore.objects.get(pk=left.pk)
+    assert before.model_adjustment != 0 and "model_reason" in [r["code"] for r in before.reasons]
+
+    # The next night `left` manages no compound any more: the run has no estimate for it.
+    with django_capture_on_commit_callbacks(execute=True):
+        risks_update(
+            risks=[RiskRow(enterprise_id=kept.id, probability=0.1, reasons=[REASON])],
+            model_version="m2",
+            population_mean=0.3,
+            withdraw_others=True,
+        )
+
+    assert list(EnterpriseRisk.objects.values_list("enterprise_id", "model_version")) == [
+        (kept.id, "m2")
+    ]
+    gone = EnterpriseScore.objects.get(pk=left.pk)
+    assert (gone.model_adjustment, gone.score, gone.dirty) == (0, gone.rule_score, False)
+    assert "model_reason" not in [r["code"] for r in gone.reasons]
+    entry = AuditEntry.objects.filter(action="credit.risks_updated").latest("seq")
+    assert entry.payload["withdrawn"] == [left.id]
+
+
 def test_a_run_with_an_impossible_probability_stores_nothing(firm, clock):
     with pytest.raises(Problem) as error:
         risks_update(

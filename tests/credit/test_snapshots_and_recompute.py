@@ -26,7 +26,6 @@ from credit.recompute import recompute_all, recompute_dirty, recompute_enterpris
 from credit.rulebook import default_rulebook_data
 from credit.selectors import active_rulebook, backbone_candidates
 from credit.services import (
-    add_working_days,
     enterprise_scale_update,
     record_create,
     risk_update,
@@ -36,14 +35,6 @@ from tests.credit.conftest import new_record, publish, rescore
 from tests.factories import EnterpriseFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_working_days_skip_the_weekend():
-    friday = date(2025, 3, 7)
-
-    assert add_working_days(friday, 1) == date(2025, 3, 10)
-    assert add_working_days(friday, 5) == date(2025, 3, 14)
-    assert add_working_days(friday, 0) == friday
 
 
 def test_record_create_is_idempotent_on_its_source_reference(firm, reviewer, clock):
@@ -202,6 +193,32 @@ def test_a_new_rulebook_version_is_stored_activated_and_audited(reviewer):
     assert active_rulebook().version == "2026-bureau-2"
     assert active_rulebook().rulebook.rule("FEE-UNLISTED").points == 12
     assert AuditEntry.objects.filter(action="credit.rulebook_version_stored").count() == 1
+
+
+def test_the_objection_window_of_new_records_is_the_active_rulebooks(firm, reviewer, clock):
+    content = default_rulebook_data()
+    content["version"] = "2026-bureau-window-2"
+    content["objection_window_working_days"] = 2
+    rulebook_version_create(content=content, actor=reviewer)
+
+    record = record_create(
+        enterprise=firm,
+        rule_code="FEE-UNLISTED",
+        decided_at=date(2025, 2, 28),  # a Friday
+        source="inspection",
+        actor=reviewer,
+    )
+
+    assert record.objection_deadline == date(2025, 3, 4)  # Monday, Tuesday
+    assert record.effective_from == date(2025, 3, 5)
+
+
+def test_the_objection_window_setting_overrides_the_rulebook(firm, reviewer, clock, settings):
+    settings.CREDIT_OBJECTION_WORKING_DAYS = 0
+
+    record = new_record(firm, "FEE-UNLISTED", reviewer, decided_at=date(2025, 2, 28))
+
+    assert record.objection_deadline is None and record.effective_from == date(2025, 2, 28)
 
 
 def test_records_keep_the_numbers_of_the_version_they_were_made_under(firm, reviewer, clock):
