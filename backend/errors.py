@@ -12,12 +12,16 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+
+from backend.text import MSG_NUL, Location, nul_location, printable_location
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://wuye-credit.example/problems/"
 ERR_REQUEST_TOO_LARGE = "请求内容过大。"
+ERR_VALIDATION = "请求内容不符合要求。"
 
 # Titles by status; `detail` carries the Chinese human explanation of the specific case.
 _TITLES = {
@@ -102,6 +106,30 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def nul_problem(loc: Location) -> Problem:
+    """The answer to text holding U+0000 (see backend.text), shaped like ninja's validation
+    errors so that clients handle both alike."""
+    return Problem(
+        422,
+        "validation_error",
+        ERR_VALIDATION,
+        errors=[{"loc": printable_location(loc), "msg": MSG_NUL}],
+    )
+
+
+class NulRefusingParser(Parser):
+    """ninja's JSON parser, refusing a body with U+0000 in any string or key before a schema
+    (and so the database) sees it. Query strings and forms are refused earlier, by
+    `backend.middleware.RefuseNulMiddleware`."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        loc = nul_location(data, ("body",))
+        if loc is not None:
+            raise nul_problem(loc)
+        return data
+
+
 def install_problem_handlers(api: NinjaAPI) -> None:
     """Route every error of `api` through the problem format."""
 
@@ -112,7 +140,7 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def _validation(request: HttpRequest, exc: ValidationError):
         return problem_response(
-            422, "validation_error", "请求内容不符合要求。", errors=_validation_errors(exc)
+            422, "validation_error", ERR_VALIDATION, errors=_validation_errors(exc)
         )
 
     @api.exception_handler(AuthenticationError)
@@ -136,6 +164,10 @@ def install_problem_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def _http_error(request: HttpRequest, exc: HttpError):
+        # ninja wraps whatever its parser raises in a 400 "Cannot parse request body"; a
+        # Problem raised by our parser (NulRefusingParser) keeps its own answer.
+        if isinstance(exc.__cause__, Problem):
+            return response_for(exc.__cause__)
         return problem_response(exc.status_code, f"http_{exc.status_code}", str(exc))
 
     @api.exception_handler(Exception)
@@ -198,6 +230,7 @@ def make_api(
 ) -> NinjaAPI:
     """A NinjaAPI for one audience, with the shared error handling installed."""
     api = ProblemDocumentedAPI(
+        parser=NulRefusingParser(),
         title=title,
         version=version,
         urls_namespace=urls_namespace,

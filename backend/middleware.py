@@ -1,4 +1,5 @@
-"""Request middleware: request id, access log and metrics; security headers.
+"""Request middleware: request id, access log and metrics; security headers; refusal of text
+the database cannot store.
 
 `RequestContextMiddleware` goes first in MIDDLEWARE so that it times and logs every response,
 including the redirects and errors produced by the middleware after it.
@@ -10,10 +11,12 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 
+from backend.errors import nul_problem, response_for
 from backend.logs import request_context, request_id_from_header
 from backend.observability import observe_request, route_label
+from backend.text import MSG_NUL, MSG_NUL_EN, Location, nul_location
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Pages have no JavaScript; only the Django admin and the API documentation (Swagger UI served
@@ -27,6 +30,9 @@ PERMISSIONS_POLICY = (
 # Responses under these prefixes carry personal data or tokens (inspectors' work, staff
 # sessions, sign-in answers) and must not be kept by browsers or shared caches.
 NO_STORE_PREFIXES = ("/api/mobile/", "/api/bureau/", "/bureau/")
+# Answered in the problem format (the rest are pages and get a short plain-text 400).
+API_PREFIX = "/api/"
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 access_logger = logging.getLogger("backend.access")
 
@@ -140,3 +146,47 @@ def _loads_scripts(request: HttpRequest) -> bool:
     if match is None:
         return False
     return match.url_name in SCRIPT_URL_NAMES or bool(SCRIPT_APP_NAMES & set(match.app_names))
+
+
+class RefuseNulMiddleware:
+    """Refuses a request whose path, query string or form fields hold U+0000 before any view
+    runs (see `backend.text`): 422 `validation_error` with the field's location under /api/,
+    a plain 400 for pages. JSON bodies are checked by the APIs' parser, which reads them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Response]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Response:
+        loc = _nul_in_request(request)
+        if loc is None:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            return response_for(nul_problem(loc))
+        return HttpResponse(
+            f"{MSG_NUL}\n{MSG_NUL_EN}\n", status=400, content_type="text/plain; charset=utf-8"
+        )
+
+
+def _nul_in_request(request: HttpRequest) -> Location | None:
+    if "\x00" in request.path_info:
+        return ("path",)
+    found = nul_location(_fields(request.GET), ("query",))
+    if found is None and _has_form_body(request):
+        found = nul_location(_fields(request.POST), ("form",))
+    return found
+
+
+def _has_form_body(request: HttpRequest) -> bool:
+    """A page's form post. Django parses a body into request.POST only for POST, so a tus
+    PATCH, which streams its body, is never read here; the APIs take JSON only, and their
+    bodies are left for ninja to read (and to answer in the problem format when malformed).
+    A malformed form is answered 400 by Django, as CsrfViewMiddleware's read would be."""
+    return (
+        request.method == "POST"
+        and request.content_type in FORM_CONTENT_TYPES
+        and not request.path_info.startswith(API_PREFIX)
+    )
+
+
+def _fields(data: QueryDict) -> dict[str, str | list[str]]:
+    return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}

@@ -53,6 +53,9 @@ MIDDLEWARE = [
     # Reads the reply of a signed tender call's nonce claim, sent without waiting when the
     # answer was ready, once the middleware below have finished with the response.
     "credit.middleware.TenderClaimMiddleware",
+    # PostgreSQL cannot store U+0000: a path, query or form field holding one is refused here
+    # (JSON bodies by the APIs' parser), not left to fail in a query as a 500.
+    "backend.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -37,6 +37,7 @@ from backend.auth_api import ProblemOut
 from backend.errors import Problem, problem_response
 from backend.models import TokenAudience
 from backend.storage import StorageError
+from backend.text import nul_location
 from backend.tokens import token_authenticate
 from inspections.access import ERR_UPLOAD_NOT_FOUND, not_found
 from inspections.services import (
@@ -164,7 +165,8 @@ def _int_header(request: HttpRequest, name: str, code: str, detail: str) -> int:
 
 
 def parse_metadata(header: str) -> dict[str, str]:
-    """`key base64value,key2 base64value2` → dict; values that are not UTF-8 base64 are 400."""
+    """`key base64value,key2 base64value2` → dict; values that are not UTF-8 base64, or that
+    hold U+0000 (the file name is stored, and PostgreSQL cannot store NUL), are 400."""
     if len(header) > MAX_METADATA_CHARS:
         raise Problem(400, "invalid_metadata", ERR_METADATA)
     metadata = {}
@@ -174,6 +176,8 @@ def parse_metadata(header: str) -> dict[str, str]:
             metadata[key] = base64.b64decode(encoded.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise Problem(400, "invalid_metadata", ERR_METADATA) from None
+    if nul_location(metadata) is not None:
+        raise Problem(400, "invalid_metadata", ERR_METADATA)
     return metadata
 
 
