@@ -17,6 +17,7 @@ from ninja.responses import Status
 
 from backend.auth import BearerAuth
 from backend.errors import Problem, make_api
+from backend.fields import ClientDate
 from backend.models import TokenAudience
 from credit import services
 from credit.access import region_scope_q, require_role
@@ -461,7 +462,7 @@ def _record_in_scope(user: AbstractBaseUser, record_id: int) -> CreditRecord:
 class RecordIn(Schema):
     uscc: str = Field(..., min_length=1, max_length=32)
     rule_code: str = Field(..., min_length=1, max_length=64)
-    decided_at: date
+    decided_at: ClientDate
     document_no: str = Field("", max_length=64)
     facts: str = Field("", max_length=4000)
     source: Literal["penalty", "complaint", "award", "manual"] | None = None

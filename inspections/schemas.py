@@ -8,8 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from backend.fields import ClientDate, ClientDateTime
 from credit.access import staff_profile_of
 from credit.rulebook import Rulebook
 from inspections.models import Complaint, Finding, Photo
@@ -194,8 +195,8 @@ def review_decision_out(finding: Finding) -> dict:
 class ComplaintIn(Schema):
     project_id: int
     text: str = Field(min_length=1, max_length=MAX_COMPLAINT_CHARS)
-    received_at: AwareDatetime | None = None
-    due_date: date | None = None
+    received_at: ClientDateTime | None = None
+    due_date: ClientDate | None = None
 
 
 class ComplaintTaskOut(Schema):

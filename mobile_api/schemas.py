@@ -11,8 +11,9 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from ninja import Schema
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
+from backend.fields import ClientDateTime
 from credit.access import staff_profile_of
 from inspections.models import ALLOWED_PHOTO_TYPES, Finding, Inspection, InspectionTask, Photo
 from inspections.schemas import EvidenceOut
@@ -178,7 +179,7 @@ def page_out(page: Page, shape) -> dict:
 class InspectionIn(Schema):
     task_id: int | None = None
     project_id: int
-    started_at: AwareDatetime
+    started_at: ClientDateTime
     location: LocationIn | None = None
     note: str = Field(default="", max_length=MAX_NOTE_CHARS)
 
@@ -201,7 +202,7 @@ class PhotoSlotIn(Schema):
 class FindingIn(Schema):
     violation_code: str = Field(min_length=1, max_length=64)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
-    observed_at: AwareDatetime
+    observed_at: ClientDateTime
     location: LocationIn | None = None
     photos: list[PhotoSlotIn] = Field(max_length=MAX_PHOTOS_PER_FINDING)
 
@@ -214,7 +215,7 @@ class FindingIn(Schema):
 
 
 class SubmitIn(Schema):
-    finished_at: AwareDatetime
+    finished_at: ClientDateTime
     finding_uuids: list[UUID] = Field(max_length=MAX_FINDINGS_PER_INSPECTION)
 
 
