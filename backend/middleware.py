@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from backend.errors import nul_problem, response_for
 from backend.logs import request_context, request_id_from_header
 from backend.observability import observe_request, route_label
-from backend.text import MSG_NUL, MSG_NUL_EN, Location, nul_location
+from backend.text import MSG_NUL, MSG_NUL_EN, NUL, Location, nul_location
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Pages have no JavaScript; only the Django admin and the API documentation (Swagger UI served
@@ -168,7 +168,7 @@ class RefuseNulMiddleware:
 
 
 def _nul_in_request(request: HttpRequest) -> Location | None:
-    if "\x00" in request.path_info:
+    if NUL in request.path_info:
         return ("path",)
     found = nul_location(_fields(request.GET), ("query",))
     if found is None and _has_form_body(request):
