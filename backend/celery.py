@@ -32,6 +32,10 @@ app.conf.beat_schedule = {
         "task": "inspections.sweep_photos",
         "schedule": crontab(minute="*/5"),
     },
+    "stranded-task-sweeper": {
+        "task": "inspections.reassign_stranded_tasks",
+        "schedule": crontab(minute="*/5"),
+    },
     # Contracts start and end on dates nobody edits; backbone candidates read today's scale.
     "refresh-enterprise-scale-daily": {
         "task": "inspections.refresh_enterprise_scale",

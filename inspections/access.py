@@ -9,7 +9,7 @@ reviewers and admins reach findings and projects of their regions.
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from backend.errors import Problem
 from credit.access import region_scope_q, require_role, staff_profile_of
@@ -20,6 +20,7 @@ from inspections.models import (
     InspectionTask,
     Photo,
     Project,
+    TaskStatus,
     Upload,
     UploadState,
 )
@@ -60,6 +61,17 @@ def access_project_for_inspector(user: AbstractBaseUser, project_id: int) -> Pro
 def tasks_for_inspector(user: AbstractBaseUser) -> QuerySet[InspectionTask]:
     return InspectionTask.objects.filter(
         region_scope_q(user, "project__region__code"), assignee=inspector_profile(user)
+    )
+
+
+def task_feed_for_inspector(user: AbstractBaseUser) -> QuerySet[InspectionTask]:
+    """What the phone's task feed carries: the inspector's tasks in their regions, and the
+    cancellation of any task of theirs outside them (a task whose region left their scope is
+    cancelled by `tasks_reassign_stranded`, and the phone must hear of it to drop it). Such a
+    cancelled task shows only what the inspector was already given."""
+    return InspectionTask.objects.filter(
+        region_scope_q(user, "project__region__code") | Q(status=TaskStatus.CANCELLED),
+        assignee=inspector_profile(user),
     )
 
 

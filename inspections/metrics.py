@@ -18,6 +18,14 @@ def oldest_received_photo_age() -> dict[tuple[str, ...], float]:
     return {(): (timezone.now() - oldest).total_seconds() if oldest else 0.0}
 
 
+def stranded_tasks() -> dict[tuple[str, ...], float]:
+    """Open tasks whose inspector lost the region, role or account. The sweeper hands them on
+    within 5 minutes; one that stays counted has no inspector covering its compound."""
+    from inspections.services.tasks import stranded_task_ids
+
+    return {(): float(len(stranded_task_ids()))}
+
+
 def register() -> None:
     from backend.observability import register_gauge
 
@@ -26,4 +34,9 @@ def register() -> None:
         "wuye_photo_oldest_received_age_seconds",
         "Age of the oldest photo waiting for processing.",
         oldest_received_photo_age,
+    )
+    register_gauge(
+        "wuye_tasks_stranded",
+        "Open inspection tasks whose inspector can no longer do them.",
+        stranded_tasks,
     )

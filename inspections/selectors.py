@@ -23,7 +23,7 @@ from credit.models import Enterprise
 from inspections.access import (
     findings_for_reviewer,
     projects_for_inspector,
-    tasks_for_inspector,
+    task_feed_for_inspector,
 )
 from inspections.models import (
     Finding,
@@ -114,7 +114,7 @@ def tasks_page(*, user: AbstractBaseUser, cursor: str | None, limit: int) -> Pag
     if not isinstance(after, int):
         raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
     rows = list(
-        tasks_for_inspector(user)
+        task_feed_for_inspector(user)
         .filter(change_seq__gt=after)
         .select_related("project")
         .prefetch_related(current_contracts_prefetch("project__"))

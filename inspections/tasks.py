@@ -56,6 +56,16 @@ def sweep_photos() -> int:
     return len(stuck)
 
 
+@shared_task(name="inspections.reassign_stranded_tasks")
+def reassign_stranded_tasks() -> int:
+    """Hand on the open tasks of inspectors who lost the compound's region, their role or
+    their account (staff changes are made in `create_staff` or the admin, in the credit app,
+    which knows nothing of tasks)."""
+    from inspections.services import tasks_reassign_stranded
+
+    return len(tasks_reassign_stranded())
+
+
 @shared_task(name="inspections.expire_uploads")
 def expire_uploads() -> int:
     from inspections.services.uploads import uploads_expire

@@ -1,4 +1,5 @@
-"""The apps' gauges on /metrics: photos by state, snapshot age, dirty enterprises."""
+"""The apps' gauges on /metrics: photos by state, snapshot age, dirty enterprises, stranded
+tasks."""
 
 import uuid
 from datetime import timedelta
@@ -47,6 +48,20 @@ def test_snapshot_age_and_dirty_enterprises(client, published_snapshot):
 
     assert 30 * 3600 <= gauges["wuye_snapshot_age_seconds"][()] < 30 * 3600 + 60
     assert gauges["wuye_dirty_enterprises"][()] == EnterpriseScore.objects.count() > 0
+
+
+def test_stranded_tasks_counts_open_tasks_of_an_inspector_who_lost_the_region(client):
+    from inspections.services import task_create
+    from tests.factories import ProjectFactory, region, staff
+
+    inspector = staff(regions=("150100",))
+    project = ProjectFactory()
+    task_create(project=project, assignee=inspector, kind="routine", due_date=timezone.localdate())
+    assert _gauges(client)["wuye_tasks_stranded"][()] == 0
+
+    inspector.regions.set([region("150200", "包头市")])
+
+    assert _gauges(client)["wuye_tasks_stranded"][()] == 1
 
 
 @pytest.fixture

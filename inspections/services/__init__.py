@@ -1,7 +1,7 @@
 """Every write of the inspections app, one module per subject. Import from here."""
 
 from inspections.services.common import Location, Written
-from inspections.services.complaints import complaint_register, least_loaded_inspector
+from inspections.services.complaints import complaint_register
 from inspections.services.contracts import enterprise_scale_refresh
 from inspections.services.inspections import (
     PhotoSlot,
@@ -11,7 +11,14 @@ from inspections.services.inspections import (
 )
 from inspections.services.photos import photo_process
 from inspections.services.review import ReviewOutcome, finding_review
-from inspections.services.tasks import task_cancel, task_create, task_status_set
+from inspections.services.tasks import (
+    Reassignment,
+    least_loaded_inspector,
+    task_cancel,
+    task_create,
+    task_status_set,
+    tasks_reassign_stranded,
+)
 from inspections.services.uploads import (
     AppendResult,
     upload_append,
@@ -25,6 +32,7 @@ __all__ = [
     "AppendResult",
     "Location",
     "PhotoSlot",
+    "Reassignment",
     "ReviewOutcome",
     "Written",
     "complaint_register",
@@ -38,6 +46,7 @@ __all__ = [
     "task_cancel",
     "task_create",
     "task_status_set",
+    "tasks_reassign_stranded",
     "upload_append",
     "upload_create",
     "upload_get",

@@ -5,15 +5,13 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from backend.errors import Problem
-from credit.models import StaffProfile, StaffRole
 from inspections.access import access_project_for_staff
-from inspections.models import Complaint, InspectionTask, Project, TaskKind, TaskStatus
+from inspections.models import Complaint, InspectionTask, TaskKind
 from inspections.services.common import validated
-from inspections.services.tasks import inspector_covers_region, task_create
+from inspections.services.tasks import least_loaded_inspector, task_create
 
 # A complaint gets a site visit within a week unless staff set another date; it is ranked first
 # on the phone because a resident is waiting.
@@ -24,26 +22,6 @@ REASON_SUMMARY_CHARS = 60
 
 ERR_NO_INSPECTOR = "该项目所在区划没有巡查员，无法派发核查任务。"
 ERR_RECEIVED_IN_FUTURE = "受理时间不能晚于现在。"
-
-
-def least_loaded_inspector(*, project: Project) -> StaffProfile | None:
-    """The active inspector covering the project's region with the fewest open tasks (ties: the
-    longest-serving account, i.e. lowest id, so the choice is deterministic)."""
-    candidates = (
-        StaffProfile.objects.filter(role=StaffRole.INSPECTOR, user__is_active=True)
-        .annotate(
-            open_tasks=Count(
-                "tasks",
-                filter=Q(tasks__status__in=(TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)),
-            )
-        )
-        .order_by("open_tasks", "id")
-        .prefetch_related("regions")
-    )
-    for inspector in candidates:
-        if inspector_covers_region(inspector=inspector, region_code=project.region_id):
-            return inspector
-    return None
 
 
 def complaint_register(

@@ -1,19 +1,34 @@
-"""Inspection tasks: created by plans and complaints, changed by inspections, fed to phones.
+"""Inspection tasks: created by plans and complaints, changed by inspections, fed to phones,
+and handed on when their inspector can no longer do them.
 
 Every change takes the next `change_seq` from the locked `TaskFeedHead` row (see its docstring),
 so the phones' task cursor is commit-ordered.
 """
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Count, Q
 
+from backend.audit import SYSTEM_ACTOR, audit_append
 from backend.errors import Problem
 from credit.access import region_prefix
 from credit.models import StaffProfile, StaffRole
-from inspections.models import InspectionTask, Project, TaskFeedHead, TaskKind, TaskStatus
+from inspections.models import (
+    Complaint,
+    InspectionTask,
+    PlanItem,
+    Project,
+    TaskFeedHead,
+    TaskKind,
+    TaskStatus,
+)
 from inspections.services.common import validated
+
+logger = logging.getLogger(__name__)
 
 ERR_ASSIGNEE_NOT_INSPECTOR = "任务只能派给巡查员。"
 ERR_ASSIGNEE_OUT_OF_REGION = "该巡查员不负责此项目所在区划。"
@@ -24,6 +39,7 @@ ALLOWED_TRANSITIONS = {
     TaskStatus.DONE: set(),
     TaskStatus.CANCELLED: set(),
 }
+OPEN_STATUSES = (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)
 
 
 def _next_change_seq() -> int:
@@ -86,3 +102,106 @@ def task_status_set(*, task: InspectionTask, status: str) -> InspectionTask:
 
 def task_cancel(*, task: InspectionTask) -> InspectionTask:
     return task_status_set(task=task, status=TaskStatus.CANCELLED)
+
+
+def least_loaded_inspector(*, project: Project) -> StaffProfile | None:
+    """The active inspector covering the project's region with the fewest open tasks (ties: the
+    longest-serving account, i.e. lowest id, so the choice is deterministic)."""
+    candidates = (
+        StaffProfile.objects.filter(role=StaffRole.INSPECTOR, user__is_active=True)
+        .annotate(open_tasks=Count("tasks", filter=Q(tasks__status__in=OPEN_STATUSES)))
+        .order_by("open_tasks", "id")
+        .prefetch_related("regions")
+    )
+    for inspector in candidates:
+        if inspector_covers_region(inspector=inspector, region_code=project.region_id):
+            return inspector
+    return None
+
+
+# --- handing on stranded tasks ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reassignment:
+    cancelled: InspectionTask
+    replacement: InspectionTask
+
+
+def can_still_do(task: InspectionTask) -> bool:
+    """Whether the task's inspector may still do it: an active inspector whose regions cover
+    the compound (what the phone API checks before showing it)."""
+    inspector = task.assignee
+    return (
+        inspector.role == StaffRole.INSPECTOR
+        and inspector.user.is_active
+        and inspector_covers_region(inspector=inspector, region_code=task.project.region_id)
+    )
+
+
+def stranded_task_ids() -> list[int]:
+    """Open tasks whose inspector can no longer do them (read by the sweeper and the
+    `wuye_tasks_stranded` gauge)."""
+    open_tasks = (
+        InspectionTask.objects.filter(status__in=OPEN_STATUSES)
+        .select_related("assignee__user", "project")
+        .prefetch_related("assignee__regions")
+    )
+    return [task.id for task in open_tasks if not can_still_do(task)]
+
+
+def tasks_reassign_stranded() -> list[Reassignment]:
+    """Open tasks whose inspector can no longer do them (the compound's region left their
+    scope, they are no longer an inspector, their account was closed) used to vanish from
+    their phone with no word, and the visit never happened. Each is cancelled, so the phone
+    hears of it through its feed, and a copy goes to the least-loaded inspector covering the
+    compound, taking over the complaint or plan item it served. A task nobody covers stays as
+    it is (counted by the gauge, logged) until an inspector is given the region. Idempotent;
+    run by the `inspections.reassign_stranded_tasks` sweeper."""
+    handled = [_reassign(task_id) for task_id in stranded_task_ids()]
+    return [reassignment for reassignment in handled if reassignment is not None]
+
+
+@transaction.atomic
+def _reassign(task_id: int) -> Reassignment | None:
+    task = (
+        InspectionTask.objects.select_for_update(of=("self",))
+        .select_related("assignee__user", "project")
+        .get(id=task_id)
+    )
+    if task.status not in OPEN_STATUSES or can_still_do(task):
+        return None  # done, cancelled or back in scope since the scan
+    successor = least_loaded_inspector(project=task.project)
+    if successor is None:
+        logger.warning(
+            "task %s stranded: no active inspector covers region %s",
+            task.id,
+            task.project.region_id,
+        )
+        return None
+    cancelled = task_status_set(task=task, status=TaskStatus.CANCELLED)
+    replacement = task_create(
+        project=task.project,
+        assignee=successor,
+        kind=task.kind,
+        due_date=task.due_date,
+        priority_rank=task.priority_rank,
+        reasons=task.reasons,
+        plan_id=task.plan_id,
+    )
+    Complaint.objects.filter(task=task).update(task=replacement)
+    PlanItem.objects.filter(task=task).update(task=replacement)
+    audit_append(
+        actor=SYSTEM_ACTOR,
+        action="task.reassigned",
+        object_type="inspection_task",
+        object_id=task.id,
+        payload={
+            "project_id": task.project_id,
+            "kind": task.kind,
+            "from_inspector_id": task.assignee_id,
+            "to_inspector_id": successor.id,
+            "replacement_task_id": replacement.id,
+        },
+    )
+    return Reassignment(cancelled, replacement)
