@@ -34,12 +34,11 @@ from inspections.models import (
     Project,
     ProjectRisk,
     TaskKind,
-    TaskStatus,
 )
 from inspections.risk.planner import DEFAULT_RANDOM_SHARE, Candidate, Plan, make_plan
 from inspections.risk.registry import active_version
 from inspections.services.common import validated
-from inspections.services.tasks import task_create
+from inspections.services.tasks import OPEN_STATUSES, task_create
 
 ROUND_DAYS = 28  # a round is four weeks: Monday to the Sunday four weeks later
 MAX_CAPACITY = 5000  # a league's inspectors make a few hundred visits a month at most
@@ -48,7 +47,6 @@ MAX_DAYS_AHEAD = 366
 SEED_BITS = 31
 PLANNER_ROLES = (StaffRole.REVIEWER, StaffRole.ADMIN)
 APPROVER_ROLES = (StaffRole.ADMIN,)
-OPEN_TASK_STATES = (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS)
 
 ERR_REGION_NOT_FOUND = "未找到该区划，或不在您负责的区划内。"
 ERR_PLAN_NOT_FOUND = "未找到该巡查计划。"
@@ -234,7 +232,7 @@ class _Dispatcher:
     def __init__(self) -> None:
         inspectors = list(
             StaffProfile.objects.filter(role=StaffRole.INSPECTOR, user__is_active=True)
-            .annotate(open_tasks=Count("tasks", filter=Q(tasks__status__in=OPEN_TASK_STATES)))
+            .annotate(open_tasks=Count("tasks", filter=Q(tasks__status__in=OPEN_STATUSES)))
             .prefetch_related("regions")
             .order_by("id")
         )
@@ -315,7 +313,7 @@ def _write_items(plan: InspectionPlan, preview: PlanPreview) -> None:
     projects = Project.objects.in_bulk(ids)
     open_tasks: dict[int, InspectionTask] = {}
     for task in InspectionTask.objects.filter(
-        project_id__in=ids, status__in=OPEN_TASK_STATES
+        project_id__in=ids, status__in=OPEN_STATUSES
     ).order_by("priority_rank", "id"):
         open_tasks.setdefault(task.project_id, task)
     dispatcher = _Dispatcher()

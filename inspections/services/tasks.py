@@ -51,7 +51,9 @@ def _next_change_seq() -> int:
 
 
 def inspector_covers_region(*, inspector: StaffProfile, region_code: str) -> bool:
-    codes = inspector.regions.values_list("code", flat=True)
+    # `.all()`, not `values_list`: callers that scan many inspectors or tasks prefetch the
+    # regions, and only `.all()` reads that cache instead of querying once per row.
+    codes = [region.code for region in inspector.regions.all()]
     return any(region_code.startswith(region_prefix(code)) for code in codes)
 
 
