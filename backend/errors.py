@@ -1,8 +1,11 @@
 """One error format for every JSON API: RFC 9457 problem details.
 
-Domain code raises `Problem` (or a subclass) with a stable `code`; `install_problem_handlers`
-turns it, ninja's validation and auth errors, 404s and anything unexpected into
-`application/problem+json`. Plain Django views (tus uploads) use `problem_response` directly.
+This is the interface edge. Domain code raises `backend.exceptions.DomainError` subclasses,
+which know nothing of HTTP; `problem_for` maps each class to its status (DOMAIN_STATUSES).
+Interfaces raise `Problem` for what only HTTP knows (a malformed code in a path, a missing
+snapshot). `install_problem_handlers` turns both, ninja's validation and auth errors, 404s and
+anything unexpected into `application/problem+json`. Plain Django views (tus uploads) use
+`response_for` / `problem_response` directly.
 """
 
 import logging
@@ -14,6 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
+from backend import exceptions as domain
 from backend.text import MSG_NUL, Location, nul_location, printable_location
 
 logger = logging.getLogger(__name__)
@@ -93,10 +97,45 @@ def problem_response(
     return response
 
 
-def response_for(problem: Problem) -> JsonResponse:
+def response_for(problem: Problem | domain.DomainError) -> JsonResponse:
+    if isinstance(problem, domain.DomainError):
+        problem = problem_for(problem)
     return problem_response(
         problem.status, problem.code, problem.detail, headers=problem.headers, **problem.extra
     )
+
+
+# The status of each domain error class at the HTTP edge (looked up along the class's MRO, so
+# a subclass a module defines for itself keeps its parent's status).
+DOMAIN_STATUSES: dict[type[domain.DomainError], int] = {
+    domain.NotFound: 404,
+    domain.Forbidden: 403,
+    domain.Conflict: 409,
+    domain.Invalid: 422,
+    domain.TooLarge: 413,
+    domain.UnsupportedType: 415,
+    domain.IntegrityFailed: 460,
+    domain.Unavailable: 503,
+    domain.DomainError: 422,
+}
+
+
+def status_for(error: domain.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUSES:
+            return DOMAIN_STATUSES[cls]
+    raise TypeError(f"{type(error).__name__} is not a DomainError")
+
+
+def problem_for(error: domain.DomainError) -> Problem:
+    """The problem the interface sends for a domain error; field messages become ninja-shaped
+    validation errors located in the request body."""
+    extra = dict(error.extra)
+    if error.fields:
+        extra["errors"] = [
+            {"loc": ["body", field], "msg": message} for field, message in error.fields
+        ]
+    return Problem(status_for(error), error.code, error.detail, headers=error.headers, **extra)
 
 
 def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
@@ -136,6 +175,10 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(Problem)
     def _problem(request: HttpRequest, exc: Problem):
         return response_for(exc)
+
+    @api.exception_handler(domain.DomainError)
+    def _domain(request: HttpRequest, exc: domain.DomainError):
+        return response_for(problem_for(exc))
 
     @api.exception_handler(ValidationError)
     def _validation(request: HttpRequest, exc: ValidationError):

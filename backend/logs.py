@@ -71,10 +71,6 @@ def request_id_from_header(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 @contextmanager
 def request_context(request_id: str) -> Iterator[None]:
     token = _request_id.set(request_id)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "credit",
     "inspections",
     "mobile_api",
+    "bureau_api",
 ]
 
 MIDDLEWARE = [

@@ -9,8 +9,8 @@ from backend import health
 from backend.auth import ThrottledAuthenticationForm
 from backend.observability import metrics_view
 from backend.storage_views import signed_object
+from bureau_api.api import bureau_api
 from credit.api import tender_api
-from inspections.api import bureau_api
 from mobile_api.api import mobile_api
 
 admin.site.site_header = "物业服务企业信用管理平台"

@@ -373,9 +373,23 @@ def run_closed_loop(
     selector = selectors.DefaultSelector()
     owned = connections is None
     if connections is None:
-        connections = [_Connection(server.port, iter(())) for _ in requests_per_client]
-        for conn in connections:
-            conn.connect()
+        connections = open_connections(server, len(requests_per_client))
+    _start_clients(selector, connections, requests_per_client)
+    loop = _ClosedLoop(server, selector, warmup_s=warmup_s, seconds=seconds)
+    loop.run()
+    _drain_answers(selector)
+    if owned:
+        close_connections(connections)
+    selector.close()
+    return loop.result(clients=len(connections))
+
+
+def _start_clients(
+    selector: selectors.BaseSelector,
+    connections: list[_Connection],
+    requests_per_client: list[Iterator[bytes]],
+) -> None:
+    """Give each connection its requests and send the first one, before the clock starts."""
     for conn, requests in zip(connections, requests_per_client, strict=True):
         conn.requests = iter(requests)
         conn.buffer.clear()
@@ -386,79 +400,108 @@ def run_closed_loop(
         assert conn.sock is not None
         selector.register(conn.sock, selectors.EVENT_READ, conn)
         conn.send_next()
-    latencies: list[float] = []
-    errors = 0
-    started = time.perf_counter()
-    measure_from, stop_at = started + warmup_s, started + warmup_s + seconds
-    cpu_marks: list[tuple[float, float, float]] = []
 
-    def mark() -> None:
-        cpu_marks.append(
+
+class _ClosedLoop:
+    """The counted part of run_closed_loop over connections already registered with
+    `selector`, each with its first request in flight. The clock starts when it is made, so
+    opening the connections stays out of the warm-up."""
+
+    def __init__(
+        self,
+        server: Server,
+        selector: selectors.BaseSelector,
+        *,
+        warmup_s: float,
+        seconds: float,
+    ) -> None:
+        self.server = server
+        self.selector = selector
+        self.seconds = seconds
+        started = time.perf_counter()
+        self.measure_from, self.stop_at = started + warmup_s, started + warmup_s + seconds
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.dropped = 0
+        self.cpu_marks: list[tuple[float, float, float]] = []
+
+    def run(self) -> None:
+        while True:
+            now = time.perf_counter()
+            if not self.cpu_marks and now >= self.measure_from:
+                self.mark()
+            if now >= self.stop_at:
+                break
+            for key, _ in self.selector.select(timeout=0.5):
+                self.on_readable(key)
+        self.mark()
+
+    def mark(self) -> None:
+        self.cpu_marks.append(
             (
                 time.process_time(),
-                tree_cpu_seconds([server.pid]),
-                tree_cpu_seconds(server.extra_pids),
+                tree_cpu_seconds([self.server.pid]),
+                tree_cpu_seconds(self.server.extra_pids),
             )
         )
 
-    def reconnect(key: selectors.SelectorKey, conn: _Connection) -> None:
-        selector.unregister(key.fileobj)
+    def on_readable(self, key: selectors.SelectorKey) -> None:
+        conn: _Connection = key.data
+        chunk = _receive(key.fileobj)
+        if not chunk:
+            # A worker that is recycled or shut down closes its idle keep-alive connections;
+            # a request sent on one just then is lost, as a real client would see it.
+            self.dropped += 1
+            self.reconnect(key, conn)
+            return
+        conn.buffer += chunk
+        status = conn.answer()
+        if status is None:
+            return
+        self.count(conn, status)
+        if conn.must_reconnect:
+            self.reconnect(key, conn)
+        elif not conn.send_next():
+            raise RuntimeError(ERR_EXHAUSTED)
+
+    def count(self, conn: _Connection, status: int) -> None:
+        """Only answers to requests sent after the warm-up and complete before the stop count,
+        so neither edge of the window leaks into the figures."""
+        done = time.perf_counter()
+        if conn.sent_at >= self.measure_from and done < self.stop_at:
+            self.latencies.append(done - conn.sent_at)
+            self.errors += status != 200
+
+    def reconnect(self, key: selectors.SelectorKey, conn: _Connection) -> None:
+        self.selector.unregister(key.fileobj)
         key.fileobj.close()
         conn.buffer.clear()
         conn.must_reconnect = False
-        selector.register(conn.connect(), selectors.EVENT_READ, conn)
+        self.selector.register(conn.connect(), selectors.EVENT_READ, conn)
         if not conn.send_next():
             raise RuntimeError(ERR_EXHAUSTED)
 
-    dropped = 0
-    while True:
-        now = time.perf_counter()
-        if not cpu_marks and now >= measure_from:
-            mark()
-        if now >= stop_at:
-            break
-        for key, _ in selector.select(timeout=0.5):
-            conn: _Connection = key.data
-            chunk = _receive(key.fileobj)
-            if not chunk:
-                # A worker that is recycled or shut down closes its idle keep-alive connections;
-                # a request sent on one just then is lost, as a real client would see it.
-                dropped += 1
-                reconnect(key, conn)
-                continue
-            conn.buffer += chunk
-            status = conn.answer()
-            if status is None:
-                continue
-            done = time.perf_counter()
-            if conn.sent_at >= measure_from and done < stop_at:
-                latencies.append(done - conn.sent_at)
-                errors += status != 200
-            if conn.must_reconnect:
-                reconnect(key, conn)
-            elif not conn.send_next():
-                raise RuntimeError(ERR_EXHAUSTED)
-    mark()
-    _drain_answers(selector)
-    if owned:
-        close_connections(connections)
-    selector.close()
-    latencies.sort()
-    window = seconds * (os.cpu_count() or 1)
-    (client0, server0, extra0), (client1, server1, extra1) = cpu_marks[0], cpu_marks[-1]
-    return LoadResult(
-        clients=len(connections),
-        seconds=seconds,
-        requests=len(latencies),
-        errors=errors,
-        dropped=dropped,
-        rps=round(len(latencies) / seconds, 1),
-        p50_ms=round(percentile(latencies, 0.50) * 1000, 2),
-        p95_ms=round(percentile(latencies, 0.95) * 1000, 2),
-        p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
-        max_ms=round(latencies[-1] * 1000, 2),
-        client_cpu_share=round((client1 - client0) / window, 3),
-        server_cpu_share=round((server1 - server0) / window, 3),
-        services_cpu_share=round((extra1 - extra0) / window, 3),
-        load_average_1_5_15=load_average(),
-    )
+    def result(self, *, clients: int) -> LoadResult:
+        latencies, seconds = self.latencies, self.seconds
+        latencies.sort()
+        window = seconds * (os.cpu_count() or 1)
+        (client0, server0, extra0), (client1, server1, extra1) = (
+            self.cpu_marks[0],
+            self.cpu_marks[-1],
+        )
+        return LoadResult(
+            clients=clients,
+            seconds=seconds,
+            requests=len(latencies),
+            errors=self.errors,
+            dropped=self.dropped,
+            rps=round(len(latencies) / seconds, 1),
+            p50_ms=round(percentile(latencies, 0.50) * 1000, 2),
+            p95_ms=round(percentile(latencies, 0.95) * 1000, 2),
+            p99_ms=round(percentile(latencies, 0.99) * 1000, 2),
+            max_ms=round(latencies[-1] * 1000, 2),
+            client_cpu_share=round((client1 - client0) / window, 3),
+            server_cpu_share=round((server1 - server0) / window, 3),
+            services_cpu_share=round((extra1 - extra0) / window, 3),
+            load_average_1_5_15=load_average(),
+        )

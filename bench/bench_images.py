@@ -4,7 +4,7 @@
 
 Builds 8–12 MP JPEGs the size of phone photos (photographic-like content: smooth gradients,
 texture at several scales and sensor noise, so that they compress to 3–8 MB like real ones) in a
-temporary directory, then measures CPU time (time.process_time) of `process_photo` and of
+temporary directory, then measures CPU time (time.process_time) of `analyse_photo` and of
 `Image.open(...).load()` on the same bytes, interleaved, `--repeats` times each.
 
 Target: median over the files of (median pipeline time / median decode time) ≤ 1.5. The pipeline
@@ -34,7 +34,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inspections.images import process_photo
+from inspections.images import analyse_photo
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "images.json"
 TARGET_RATIO = 1.5
@@ -64,7 +64,7 @@ def main() -> None:
         "benchmark": "images",
         "command": f"python bench/bench_images.py --repeats {args.repeats}",
         "summary": (
-            f"process_photo CPU time / plain Pillow decode of the same phone JPEG: median "
+            f"analyse_photo CPU time / plain Pillow decode of the same phone JPEG: median "
             f"{median_ratio}x over {len(ratios)} files (target ≤ {TARGET_RATIO}x)"
         ),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -148,12 +148,12 @@ def cpu_seconds(work: Callable[[], object]) -> float:
 
 
 def measure(data: bytes, repeats: int) -> dict[str, object]:
-    photo = process_photo(data)  # warm-up: imports, lazy tables, caches
+    photo = analyse_photo(data)  # warm-up: imports, lazy tables, caches
     plain_decode(data)
     decode_times, pipeline_times = [], []
     for _ in range(repeats):  # interleaved, so that drift in machine load hits both alike
         decode_times.append(cpu_seconds(lambda: plain_decode(data)))
-        pipeline_times.append(cpu_seconds(lambda: process_photo(data)))
+        pipeline_times.append(cpu_seconds(lambda: analyse_photo(data)))
     decode_ms = statistics.median(decode_times) * 1000
     pipeline_ms = statistics.median(pipeline_times) * 1000
     return {

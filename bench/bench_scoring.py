@@ -6,15 +6,15 @@
 Database section (the product's path): starts a throwaway PostgreSQL with production durability
 (fsync and synchronous commit on), migrates, loads `--enterprises` firms, `--records` records
 (generate_records' distribution) and a risk estimate per firm with COPY, then in one child process
-times (a) `credit.recompute.recompute_all()` with no score stored yet (every firm stale: scores,
-reasons and the rule-triggered blacklist proposals written), (b) a second `recompute_all()` with
-nothing changed (the steady state: every firm checked, nothing written but the run's audit
-entry), (c) the nightly run of the next day (the records whose period ends that day stop
-counting, so their firms are rewritten), and (d) the baseline: the records' enterprise_id and
-points read from the same database with `COPY ... TO STDOUT (FORMAT csv)` into `pd.read_csv`,
-then `groupby("enterprise_id")["points"].sum()`. Peak memory is the process's RSS high-water
-mark (VmHWM): of the timing child just after (a) (it has done nothing else but start Django),
-and of fresh children that run only (b) or only (d).
+times (a) `credit.recompute.full.recompute_all()` with no score stored yet (every firm stale:
+scores, reasons and the rule-triggered blacklist proposals written), (b) a second `recompute_all()`
+with nothing changed (the steady state: every firm checked, nothing written but the run's audit
+entry), (c) the nightly run of the next day (the records whose period ends that day stop counting,
+so their firms are rewritten), and (d) the baseline: the records' enterprise_id and points read
+from the same database with `COPY ... TO STDOUT (FORMAT csv)` into `pd.read_csv`, then
+`groupby("enterprise_id")["points"].sum()`. Peak memory is the process's RSS high-water mark
+(VmHWM): of the timing child just after (a) (it has done nothing else but start Django), and of
+fresh children that run only (b) or only (d).
 
 In-memory section (the pure core): `credit.scoring.bulk_score` over numpy arrays against
 `groupby().sum()` over the same arrays in a DataFrame.
@@ -509,7 +509,7 @@ def child_timing() -> dict:
     from django.db import connection
 
     from credit.models import BlacklistEntry, EnterpriseScore
-    from credit.recompute import recompute_all
+    from credit.recompute.full import recompute_all
 
     started_rss = peak_rss_mib()
     first = timed_recompute(recompute_all)
@@ -537,7 +537,7 @@ def child_timing() -> dict:
 
 def child_steady_memory() -> dict:
     django_setup()
-    from credit.recompute import recompute_all
+    from credit.recompute.full import recompute_all
 
     run = timed_recompute(recompute_all)
     return {"rss_mib": peak_rss_mib(), "refreshed": run["refreshed"]}

@@ -1,17 +1,24 @@
-"""Who may do what, in one place: staff roles and region scope.
+"""Who may do what, in one place: staff roles and region scope, and the lookups of credit
+objects every staff-facing interface (bureau API, bureau pages) goes through.
 
 Region codes are hierarchical by prefix (GB/T 2260): 150000 covers every code starting "15",
 150100 every code starting "1501", 150102 every code starting "150102". A user's scope is the
-union of their regions' prefixes.
+union of their regions' prefixes. A lookup answers NotFound both for a missing object and for
+one outside the caller's regions, so a probe learns nothing about other regions' firms.
 """
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
-from backend.errors import Problem
-from credit.models import StaffProfile, StaffRole
+from backend.exceptions import Forbidden, Invalid, NotFound
+from credit.choices import StaffRole
+from credit.models import CreditRecord, Enterprise, StaffProfile
+from credit.selectors import enterprises_in_scope
+from credit.validators import normalise_uscc
 
 ERR_FORBIDDEN_ROLE = "当前账号的角色无权执行此操作。"
+ERR_UNKNOWN_ENTERPRISE = "未找到该统一社会信用代码对应的物业服务企业。"
+ERR_UNKNOWN_RECORD = "未找到该信用记录。"
 
 
 def region_prefix(code: str) -> str:
@@ -34,11 +41,16 @@ def staff_profile_of(user: AbstractBaseUser) -> StaffProfile | None:
         return None
 
 
-def scope_prefixes(user: AbstractBaseUser) -> list[str]:
+def region_codes(user: AbstractBaseUser) -> list[str]:
+    """The codes of the user's own regions, sorted; none for anyone without a staff profile."""
     profile = staff_profile_of(user)
     if profile is None:
         return []
-    return sorted({region_prefix(code) for code in profile.regions.values_list("code", flat=True)})
+    return sorted(profile.regions.values_list("code", flat=True))
+
+
+def scope_prefixes(user: AbstractBaseUser) -> list[str]:
+    return sorted({region_prefix(code) for code in region_codes(user)})
 
 
 def region_scope_q(user: AbstractBaseUser, field: str = "region__code") -> Q:
@@ -61,7 +73,7 @@ def require_role(user: AbstractBaseUser, *roles: str) -> StaffProfile:
     """403 `forbidden_role` unless the user's staff role is one of `roles`."""
     profile = staff_profile_of(user)
     if profile is None or profile.role not in roles:
-        raise Problem(403, "forbidden_role", ERR_FORBIDDEN_ROLE)
+        raise Forbidden("forbidden_role", ERR_FORBIDDEN_ROLE)
     return profile
 
 
@@ -73,3 +85,31 @@ def is_inspector(user: AbstractBaseUser) -> bool:
 def is_bureau_staff(user: AbstractBaseUser) -> bool:
     profile = staff_profile_of(user)
     return profile is not None and profile.role in (StaffRole.REVIEWER, StaffRole.ADMIN)
+
+
+def enterprise_in_scope(user: AbstractBaseUser, uscc: str) -> Enterprise:
+    """The enterprise with this unified social credit code registered in the user's regions.
+    A malformed code is Invalid `invalid_uscc`; an unknown enterprise and one registered
+    elsewhere are alike NotFound `unknown_enterprise`."""
+    try:
+        code = normalise_uscc(uscc)
+    except ValueError as exc:
+        raise Invalid("invalid_uscc", str(exc)) from exc
+    scope = region_scope_q(user, field="region__code")
+    enterprise = enterprises_in_scope(scope).filter(uscc=code).first()
+    if enterprise is None:
+        raise NotFound("unknown_enterprise", ERR_UNKNOWN_ENTERPRISE)
+    return enterprise
+
+
+def record_in_scope(user: AbstractBaseUser, record_id: int) -> CreditRecord:
+    """A credit record of an enterprise in the user's regions, with its enterprise; NotFound
+    `unknown_record` for a missing record and for one of another region alike."""
+    record = (
+        CreditRecord.objects.select_related("enterprise")
+        .filter(region_scope_q(user, field="enterprise__region__code"), pk=record_id)
+        .first()
+    )
+    if record is None:
+        raise NotFound("unknown_record", ERR_UNKNOWN_RECORD)
+    return record

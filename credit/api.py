@@ -1,5 +1,5 @@
-"""Credit APIs: the signed tender API (its own NinjaAPI) and the bureau's credit router, which
-`inspections.api` mounts into the bureau API at /api/bureau/v1/credit."""
+"""The signed tender API (`/api/tender/v1`, its own NinjaAPI): what the tender platform may ask
+of the latest published snapshot. The bureau's credit endpoints are in `bureau_api`."""
 
 from __future__ import annotations
 
@@ -8,52 +8,37 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
-from typing import Literal
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
-from ninja.responses import Status
+from ninja import Field, Query, Schema
 
-from backend.auth import BearerAuth
+from backend.auth_api import ProblemOut
 from backend.errors import Problem, make_api
-from backend.fields import ClientDate
-from backend.models import TokenAudience
-from credit import services
-from credit.access import region_scope_q, require_role
-from credit.models import (
-    CreditRecord,
-    Enterprise,
-    ObjectionDecision,
-    RecordSource,
-    Snapshot,
-    SnapshotEntry,
-    StaffRole,
-)
-from credit.publication import snapshot_publish
-from credit.rulebook import KIND_GOOD
 from credit.scoring import tender_terms
 from credit.selectors import (
-    active_rulebook,
     entry_standing,
     latest_entry,
     latest_snapshot,
     latest_snapshot_id,
     rulebook_for_version,
+    snapshot_by_id,
     snapshot_changes,
     snapshot_entries_by_uscc,
     snapshot_memo,
+    snapshot_ref,
 )
 from credit.tender_auth import TenderSignatureAuth
 from credit.tender_calls import tender_call_record
 from credit.validators import normalise_uscc
 
+if TYPE_CHECKING:
+    from credit.models import Snapshot, SnapshotEntry
+
 ERR_NO_SNAPSHOT = "尚未发布信用快照。"
 ERR_UNKNOWN_ENTERPRISE = "未找到该统一社会信用代码对应的物业服务企业。"
-ERR_UNKNOWN_RECORD = "未找到该信用记录。"
 ERR_UNKNOWN_SNAPSHOT = "未找到该快照。"
 ERR_SINCE_NOT_OLDER = "since 须为更早发布的快照。"
-STAFF_ROLES = (StaffRole.REVIEWER, StaffRole.ADMIN)
 BATCH_MAX = 500
 
 TENDER_DESCRIPTION = """
@@ -83,19 +68,6 @@ tender_api = make_api(
     description=TENDER_DESCRIPTION,
     auth=TenderSignatureAuth(),
 )
-
-bureau_credit_router = Router(tags=["credit"], auth=BearerAuth(TokenAudience.BUREAU))
-
-
-class ProblemOut(Schema):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-
-
-# --- tender API ------------------------------------------------------------------------------
 
 
 class SnapshotRefOut(Schema):
@@ -348,7 +320,7 @@ def _standing_body(request: HttpRequest, snapshot_id: int, code: str) -> bytes:
     memo = snapshot_memo(snapshot_id)
     snapshot = memo.get(SNAPSHOT_REF_KEY)
     if snapshot is None:
-        snapshot = Snapshot.objects.only("id", "published_at", "sha256").get(pk=snapshot_id)
+        snapshot = snapshot_ref(snapshot_id)
         memo[SNAPSHOT_REF_KEY] = snapshot
     standing = {**entry, "snapshot": _snapshot_ref(snapshot)}
     data = TenderEnterpriseOut.model_validate(standing).model_dump()
@@ -418,8 +390,8 @@ class ChangesQuery(Schema):
 )
 @recorded
 def tender_snapshot_changes(request: HttpRequest, snapshot_id: int, query: Query[ChangesQuery]):
-    newer = Snapshot.objects.filter(pk=snapshot_id).first()
-    older = Snapshot.objects.filter(pk=query.since).first()
+    newer = snapshot_by_id(snapshot_id)
+    older = snapshot_by_id(query.since)
     if newer is None or older is None:
         raise Problem(404, "unknown_snapshot", ERR_UNKNOWN_SNAPSHOT)
     if (older.as_of, older.id) >= (newer.as_of, newer.id):
@@ -427,322 +399,3 @@ def tender_snapshot_changes(request: HttpRequest, snapshot_id: int, query: Query
     request.tender_snapshot_id = newer.id
     changes = snapshot_changes(newer=newer, older=older)
     return {"snapshot": newer, "since": older, "changes": changes}
-
-
-# --- bureau credit endpoints -------------------------------------------------------------------
-
-
-def _staff(request: HttpRequest) -> AbstractBaseUser:
-    require_role(request.user, *STAFF_ROLES)
-    return request.user
-
-
-def _enterprise_in_scope(user: AbstractBaseUser, uscc: str) -> Enterprise:
-    """404 for an unknown enterprise and for one registered outside the user's regions alike."""
-    code = _valid_uscc(uscc)
-    enterprise = Enterprise.objects.filter(
-        region_scope_q(user, field="region__code"), uscc=code
-    ).first()
-    if enterprise is None:
-        raise Problem(404, "unknown_enterprise", ERR_UNKNOWN_ENTERPRISE)
-    return enterprise
-
-
-def _record_in_scope(user: AbstractBaseUser, record_id: int) -> CreditRecord:
-    record = (
-        CreditRecord.objects.select_related("enterprise")
-        .filter(region_scope_q(user, field="enterprise__region__code"), pk=record_id)
-        .first()
-    )
-    if record is None:
-        raise Problem(404, "unknown_record", ERR_UNKNOWN_RECORD)
-    return record
-
-
-class RecordIn(Schema):
-    uscc: str = Field(..., min_length=1, max_length=32)
-    rule_code: str = Field(..., min_length=1, max_length=64)
-    decided_at: ClientDate
-    document_no: str = Field("", max_length=64)
-    facts: str = Field("", max_length=4000)
-    source: Literal["penalty", "complaint", "award", "manual"] | None = None
-    source_ref: str = Field("", max_length=64)
-
-
-class ObjectionOut(Schema):
-    filed_on: date
-    grounds: str
-    decision: str
-    decision_reason: str
-    decided_at: datetime | None
-
-
-class RecordOut(Schema):
-    id: int
-    uscc: str
-    rule_code: str
-    title: str
-    kind: str
-    severity: str
-    points: float
-    decided_at: date
-    objection_deadline: date | None
-    effective_from: date
-    effective_until: date
-    ended_on: date | None
-    status: str
-    source: str
-    source_ref: str
-    document_no: str
-    facts: str
-    rulebook_version: str
-    objection: ObjectionOut | None
-
-
-def _record_out(record: CreditRecord) -> dict:
-    objection = getattr(record, "objection", None)
-    return {
-        "id": record.id,
-        "uscc": record.enterprise.uscc,
-        "rule_code": record.rule_code,
-        "title": record.title_zh,
-        "kind": record.kind,
-        "severity": record.severity,
-        "points": float(record.points),
-        "decided_at": record.decided_at,
-        "objection_deadline": record.objection_deadline,
-        "effective_from": record.effective_from,
-        "effective_until": record.effective_until,
-        "ended_on": record.ended_on,
-        "status": record.status,
-        "source": record.source,
-        "source_ref": record.source_ref,
-        "document_no": record.document_no,
-        "facts": record.facts,
-        "rulebook_version": record.rulebook_version,
-        "objection": objection,
-    }
-
-
-def _default_source(rule_code: str) -> str:
-    """What a non-inspection record most likely is when the caller does not say."""
-    rule = active_rulebook().rulebook.rule(rule_code)
-    if rule is not None and rule.kind == KIND_GOOD:
-        return RecordSource.AWARD
-    return {
-        "ADMIN-PENALTY": RecordSource.PENALTY,
-        "COMPLAINT-VERIFIED": RecordSource.COMPLAINT,
-    }.get(rule_code, RecordSource.MANUAL)
-
-
-BUREAU_ERRORS = {401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
-BUREAU_WRITE_ERRORS = {**BUREAU_ERRORS, 409: ProblemOut}
-
-
-@bureau_credit_router.post(
-    "/records",
-    response={201: RecordOut, 200: RecordOut, **BUREAU_ERRORS},
-    operation_id="credit_record_create",
-    summary="登记非巡查类信用记录（行政处罚、投诉、表彰等）",
-)
-def credit_record_create(request: HttpRequest, body: RecordIn):
-    user = _staff(request)
-    enterprise = _enterprise_in_scope(user, body.uscc)
-    before = (
-        body.source_ref
-        and CreditRecord.objects.filter(
-            source=body.source or _default_source(body.rule_code), source_ref=body.source_ref
-        ).exists()
-    )
-    record = services.record_create(
-        enterprise=enterprise,
-        rule_code=body.rule_code,
-        decided_at=body.decided_at,
-        document_no=body.document_no,
-        facts=body.facts,
-        source=body.source or _default_source(body.rule_code),
-        source_ref=body.source_ref,
-        actor=user,
-    )
-    return Status(200 if before else 201, _record_out(record))
-
-
-class ObjectionIn(Schema):
-    grounds: str = Field(..., min_length=1, max_length=4000)
-
-
-class ObjectionResolveIn(Schema):
-    decision: Literal["upheld", "rejected"]
-    reason: str = Field(..., min_length=1, max_length=4000)
-
-
-@bureau_credit_router.post(
-    "/records/{record_id}/objection",
-    response={201: RecordOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_objection_file",
-    summary="登记企业异议（异议期内）",
-)
-def credit_objection_file(request: HttpRequest, record_id: int, body: ObjectionIn):
-    user = _staff(request)
-    record = _record_in_scope(user, record_id)
-    services.objection_file(record=record, grounds=body.grounds, actor=user)
-    return Status(201, _record_out(_record_in_scope(user, record_id)))
-
-
-@bureau_credit_router.post(
-    "/records/{record_id}/objection/resolve",
-    response={200: RecordOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_objection_resolve",
-    summary="处理异议：成立（撤销记录）或不成立",
-)
-def credit_objection_resolve(request: HttpRequest, record_id: int, body: ObjectionResolveIn):
-    user = _staff(request)
-    record = _record_in_scope(user, record_id)
-    services.objection_resolve(
-        record=record, decision=ObjectionDecision(body.decision), reason=body.reason, actor=user
-    )
-    return _record_out(_record_in_scope(user, record_id))
-
-
-class RepairIn(Schema):
-    evidence: str = Field(..., min_length=1, max_length=4000)
-
-
-class RepairDecisionIn(Schema):
-    decision: Literal["approved", "rejected"]
-    reason: str = Field(..., min_length=1, max_length=4000)
-
-
-class RepairOut(Schema):
-    id: int
-    record_id: int
-    applied_on: date
-    evidence: str
-    status: str
-    decision_reason: str
-    decided_at: datetime | None
-    record_status: str
-
-
-def _repair_out(application) -> dict:
-    return {
-        "id": application.id,
-        "record_id": application.record_id,
-        "applied_on": application.applied_on,
-        "evidence": application.evidence,
-        "status": application.status,
-        "decision_reason": application.decision_reason,
-        "decided_at": application.decided_at,
-        "record_status": application.record.status,
-    }
-
-
-@bureau_credit_router.post(
-    "/records/{record_id}/repair",
-    response={201: RepairOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_repair_apply",
-    summary="登记信用修复申请（最短公示期满后，附整改证明）",
-)
-def credit_repair_apply(request: HttpRequest, record_id: int, body: RepairIn):
-    user = _staff(request)
-    record = _record_in_scope(user, record_id)
-    application = services.repair_apply(record=record, evidence=body.evidence, actor=user)
-    return Status(201, _repair_out(application))
-
-
-@bureau_credit_router.post(
-    "/records/{record_id}/repair/decide",
-    response={200: RepairOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_repair_decide",
-    summary="审批信用修复申请",
-)
-def credit_repair_decide(request: HttpRequest, record_id: int, body: RepairDecisionIn):
-    user = _staff(request)
-    record = _record_in_scope(user, record_id)
-    application = services.repair_decide(
-        record=record, approve=body.decision == "approved", reason=body.reason, actor=user
-    )
-    return _repair_out(application)
-
-
-class BlacklistProposeIn(Schema):
-    reason: str = Field(..., min_length=1, max_length=4000)
-
-
-class BlacklistApproveIn(Schema):
-    authority: str = Field(..., min_length=1, max_length=100)
-    document_no: str = Field(..., min_length=1, max_length=64)
-
-
-class BlacklistOut(Schema):
-    id: int
-    uscc: str
-    status: str
-    entry_reason: str
-    basis_records: list[int]
-    proposed_at: datetime
-    approved_at: datetime | None
-    entry_date: date | None
-    entry_authority: str
-    entry_document_no: str
-
-
-def _blacklist_out(entry) -> dict:
-    return {
-        "id": entry.id,
-        "uscc": entry.enterprise.uscc,
-        "status": entry.status,
-        "entry_reason": entry.entry_reason,
-        "basis_records": sorted(entry.basis_records.values_list("id", flat=True)),
-        "proposed_at": entry.proposed_at,
-        "approved_at": entry.approved_at,
-        "entry_date": entry.entry_date,
-        "entry_authority": entry.entry_authority,
-        "entry_document_no": entry.entry_document_no,
-    }
-
-
-@bureau_credit_router.post(
-    "/blacklist/{uscc}/propose",
-    response={201: BlacklistOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_blacklist_propose",
-    summary="提议列入黑名单（须另一人批准）",
-)
-def credit_blacklist_propose(request: HttpRequest, uscc: str, body: BlacklistProposeIn):
-    user = _staff(request)
-    enterprise = _enterprise_in_scope(user, uscc)
-    entry = services.blacklist_propose(enterprise=enterprise, reason=body.reason, actor=user)
-    return Status(201, _blacklist_out(entry))
-
-
-@bureau_credit_router.post(
-    "/blacklist/{uscc}/approve",
-    response={200: BlacklistOut, **BUREAU_WRITE_ERRORS},
-    operation_id="credit_blacklist_approve",
-    summary="批准列入黑名单（批准人不得为提议人）",
-)
-def credit_blacklist_approve(request: HttpRequest, uscc: str, body: BlacklistApproveIn):
-    user = _staff(request)
-    enterprise = _enterprise_in_scope(user, uscc)
-    entry = services.blacklist_approve(
-        enterprise=enterprise, authority=body.authority, document_no=body.document_no, actor=user
-    )
-    return _blacklist_out(entry)
-
-
-class PublishedOut(Schema):
-    id: int
-    published_at: datetime
-    sha256: str
-    enterprises: int
-
-
-@bureau_credit_router.post(
-    "/snapshots",
-    response={201: PublishedOut, 401: ProblemOut, 403: ProblemOut},
-    operation_id="credit_snapshot_publish",
-    summary="立即发布信用快照",
-)
-def credit_snapshot_publish(request: HttpRequest):
-    user = _staff(request)
-    return Status(201, snapshot_publish(actor=user))

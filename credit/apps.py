@@ -7,6 +7,8 @@ class CreditConfig(AppConfig):
     verbose_name = _("信用档案")
 
     def ready(self) -> None:
-        from credit import checks, metrics  # noqa: F401 - checks registers itself
+        # checks registers itself; tasks registers the tasks that domain code queues by name
+        # (credit.task_names) in every process, not only in workers.
+        from credit import checks, metrics, tasks  # noqa: F401
 
         metrics.register()

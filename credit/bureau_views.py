@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import messages
@@ -15,17 +16,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.errors import Problem
+from backend.exceptions import DomainError
 from credit import services
-from credit.access import is_bureau_staff, region_scope_q
-from credit.models import CreditRecord, Enterprise, EnterpriseScore
+from credit.access import enterprise_in_scope, is_bureau_staff, record_in_scope, region_scope_q
 from credit.selectors import (
     backbone_candidates,
     blacklist_proposals,
+    enterprise_score,
+    enterprise_search,
     open_blacklist_entry,
     records_of,
 )
-from credit.validators import normalise_uscc
+
+if TYPE_CHECKING:
+    from credit.models import CreditRecord, Enterprise
 
 PAGE_SIZE = 30
 MSG_DONE = "已保存。"
@@ -43,30 +47,19 @@ def staff_page(view: Callable) -> Callable:
     return wrapper
 
 
-def _scoped_enterprises(request: HttpRequest):
-    return Enterprise.objects.filter(region_scope_q(request.user, field="region__code"))
-
-
 def _enterprise(request: HttpRequest, uscc: str) -> Enterprise:
+    """A malformed code, an unknown firm and one of another region are all a plain 404."""
     try:
-        code = normalise_uscc(uscc)
-    except ValueError as exc:
-        raise Http404("invalid code") from exc
-    enterprise = _scoped_enterprises(request).filter(uscc=code).first()
-    if enterprise is None:
-        raise Http404("unknown enterprise")
-    return enterprise
+        return enterprise_in_scope(request.user, uscc)
+    except DomainError as exc:
+        raise Http404(exc.code) from exc
 
 
 def _record(request: HttpRequest, record_id: int) -> CreditRecord:
-    record = (
-        CreditRecord.objects.select_related("enterprise")
-        .filter(region_scope_q(request.user, field="enterprise__region__code"), pk=record_id)
-        .first()
-    )
-    if record is None:
-        raise Http404("unknown record")
-    return record
+    try:
+        return record_in_scope(request.user, record_id)
+    except DomainError as exc:
+        raise Http404(exc.code) from exc
 
 
 class GroundsForm(forms.Form):
@@ -112,7 +105,7 @@ def _act(request: HttpRequest, form_class: type[forms.Form], action: Callable, b
         return redirect(back)
     try:
         action(**form.cleaned_data)
-    except Problem as problem:
+    except DomainError as problem:
         messages.error(request, problem.detail)
     else:
         messages.success(request, MSG_DONE)
@@ -123,12 +116,9 @@ def _act(request: HttpRequest, form_class: type[forms.Form], action: Callable, b
 @staff_page
 def index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    enterprises = _scoped_enterprises(request).select_related("credit_score")
-    if query:
-        enterprises = enterprises.filter(name__icontains=query) | enterprises.filter(
-            uscc__startswith=query.upper()
-        )
-    page = Paginator(enterprises.order_by("name"), PAGE_SIZE).get_page(request.GET.get("page"))
+    scope = region_scope_q(request.user, field="region__code")
+    enterprises = enterprise_search(scope=scope, query=query)
+    page = Paginator(enterprises, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "credit/bureau/index.html", {"page": page, "query": query})
 
 
@@ -138,7 +128,7 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
     firm = _enterprise(request, uscc)
     context = {
         "firm": firm,
-        "score": EnterpriseScore.objects.filter(pk=firm.pk).first(),
+        "score": enterprise_score(enterprise_id=firm.pk),
         "records": records_of(enterprise=firm),
         "blacklist": open_blacklist_entry(enterprise_id=firm.id),
         "grounds_form": GroundsForm(),
@@ -250,8 +240,8 @@ def blacklist_approve(request: HttpRequest, uscc: str) -> HttpResponse:
 @require_GET
 @staff_page
 def blacklist(request: HttpRequest) -> HttpResponse:
-    proposals = blacklist_proposals().filter(
-        region_scope_q(request.user, field="enterprise__region__code")
+    proposals = blacklist_proposals(
+        scope=region_scope_q(request.user, field="enterprise__region__code")
     )
     return render(
         request,

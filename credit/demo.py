@@ -12,10 +12,10 @@ from datetime import date, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from backend.errors import Problem
+from backend.exceptions import DomainError
 from credit.models import Enterprise, RecordSource
 from credit.publication import snapshot_publish
-from credit.recompute import recompute_enterprise
+from credit.recompute.firm import recompute_enterprise
 from credit.rulebook import KIND_GOOD, Rule
 from credit.selectors import active_rulebook
 from credit.services import blacklist_approve, blacklist_propose, record_create, today_local
@@ -113,7 +113,7 @@ def credit_history_seed(
                     document_no=f"示例黑〔{today.year}〕{blacklisted + 1}号",
                     actor=approver,
                 )
-            except Problem as problem:
+            except DomainError as problem:
                 # Seeding the same firms again (or firms blacklisted by an earlier run):
                 # the entry is already there, which is what this step wants.
                 if problem.code not in ("already_blacklisted", "proposal_exists"):

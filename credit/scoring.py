@@ -1,8 +1,20 @@
 """Credit scoring: records + rulebook (+ optional risk estimate) -> explained score and grade.
 
-Pure module (no Django). Two entry points compute the same thing:
-- ``score_enterprise`` for one enterprise, with every record's contribution and the reasons;
-- ``bulk_score`` for all enterprises at once on numpy arrays (recompute and snapshot runs).
+Pure module (no Django, no models: import-linter keeps it so). Two entry points compute the
+same thing, and the tests prove they agree to the hundredth and the reason line:
+- ``score_enterprise`` for one enterprise, with every record's contribution and the reasons.
+  Called by ``credit.recompute.firm.recompute_enterprise`` (every change, through the dirty
+  flag and its sweeper), and by ``credit.publication`` for a firm whose stored row is behind
+  the snapshot's cut (the same breakdown the recompute then stores);
+- ``bulk_score`` for all enterprises at once on numpy arrays. Called by
+  ``credit.recompute.full.recompute_all`` (the nightly pass over the province), whose reason
+  lines come from this module's own builders (``base_reason``, ``record_reason``, …).
+
+Who reads the result: nobody calls the scorer to show a number. What the public pages, the
+open data and the tender API show is the snapshot entry, and the snapshot copies the stored
+``EnterpriseScore`` row (``credit.publication``): one path from the scorer to every published
+score. ``tender_terms`` and ``backbone_candidacy`` are the pure rules applied to a published
+entry (the tender API) and to a stored score (the backbone candidates list).
 
 Arithmetic: every configured and recorded number has at most 2 decimal places, so the rule part
 is computed in exact integer hundredths of a point ("centi-points"). The model part is the only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,6 +28,7 @@ from credit.models import (
 )
 from credit.rulebook import Rulebook, load_default_rulebook, parse_rulebook
 from credit.scoring import BackboneCandidacy, backbone_candidacy
+from credit.validators import normalise_uscc
 
 ERR_UNKNOWN_RULEBOOK = "rulebook version {version!r} is neither stored nor the default"
 
@@ -70,6 +72,15 @@ def rulebook_for_version(version: str) -> Rulebook:
 
 def latest_snapshot() -> Snapshot | None:
     return Snapshot.objects.order_by("-as_of", "-id").first()
+
+
+def snapshot_by_id(snapshot_id: int) -> Snapshot | None:
+    return Snapshot.objects.filter(pk=snapshot_id).first()
+
+
+def snapshot_ref(snapshot_id: int) -> Snapshot:
+    """Only what names a snapshot in an answer (id, publication time, hash)."""
+    return Snapshot.objects.only("id", "published_at", "sha256").get(pk=snapshot_id)
 
 
 # Hot path of the tender API. Published snapshots never change, so an entry read once can be
@@ -166,6 +177,43 @@ def snapshot_entries_by_uscc(*, snapshot: Snapshot, usccs: list[str]) -> dict[st
     return {e.uscc: e for e in SnapshotEntry.objects.filter(snapshot=snapshot, uscc__in=usccs)}
 
 
+def snapshot_search(*, snapshot: Snapshot, query: str) -> QuerySet[SnapshotEntry]:
+    """The public search: a full code finds that firm, letters and digits a code prefix,
+    anything else a part of the name. Only the columns a result row shows are read."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot).only(
+        "uscc", "name", "region_code", "grade", "score", "blacklisted"
+    )
+    try:
+        return entries.filter(uscc=normalise_uscc(query)).order_by("uscc")
+    except ValueError:
+        pass
+    if query.isalnum() and query.isascii():
+        return entries.filter(uscc__startswith=query.upper()).order_by("uscc")
+    return entries.filter(name__icontains=query).order_by("name", "uscc")
+
+
+def snapshot_blacklisted(*, snapshot: Snapshot) -> QuerySet[SnapshotEntry]:
+    """The published blacklist, most recent entries first."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot, blacklisted=True)
+    return entries.order_by("-blacklist_since", "name")
+
+
+def snapshot_redlist(*, snapshot: Snapshot) -> QuerySet[SnapshotEntry]:
+    """The published red list: grade AAA and not blacklisted, best scores first."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot, grade="AAA", blacklisted=False)
+    return entries.order_by("-score", "name")
+
+
+# Rows fetched at a time when a whole snapshot is streamed (open data).
+STREAM_CHUNK = 2000
+
+
+def snapshot_entries_in_order(*, snapshot: Snapshot) -> Iterator[SnapshotEntry]:
+    """Every entry of the snapshot by code, read in chunks (bounded memory)."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot).order_by("uscc")
+    return entries.iterator(chunk_size=STREAM_CHUNK)
+
+
 @dataclass(frozen=True)
 class PublicState:
     grade: str
@@ -236,6 +284,26 @@ def enterprises_in_scope(scope: Q) -> QuerySet[Enterprise]:
     return Enterprise.objects.filter(scope)
 
 
+def enterprise_search(*, scope: Q, query: str = "") -> QuerySet[Enterprise]:
+    """Enterprises in `scope` with their current score, by name; a query keeps those whose
+    name contains it or whose code starts with it."""
+    enterprises = enterprises_in_scope(scope).select_related("credit_score")
+    if query:
+        enterprises = enterprises.filter(name__icontains=query) | enterprises.filter(
+            uscc__startswith=query.upper()
+        )
+    return enterprises.order_by("name")
+
+
+def enterprise_score(*, enterprise_id: int) -> EnterpriseScore | None:
+    return EnterpriseScore.objects.filter(pk=enterprise_id).first()
+
+
+def record_source_exists(*, source: str, source_ref: str) -> bool:
+    """Whether a record of this source and reference exists (creating it again returns it)."""
+    return CreditRecord.objects.filter(source=source, source_ref=source_ref).exists()
+
+
 def records_of(*, enterprise: Enterprise) -> QuerySet[CreditRecord]:
     return (
         CreditRecord.objects.filter(enterprise=enterprise)
@@ -268,13 +336,21 @@ def open_blacklist_entry(*, enterprise_id: int) -> BlacklistEntry | None:
     )
 
 
-def blacklist_proposals() -> QuerySet[BlacklistEntry]:
+def blacklist_proposals(*, scope: Q | None = None) -> QuerySet[BlacklistEntry]:
+    """Open proposals, oldest first; `scope` filters on the enterprise (`enterprise__…`)."""
+    proposals = BlacklistEntry.objects.filter(status=BlacklistStatus.PROPOSED)
+    if scope is not None:
+        proposals = proposals.filter(scope)
     return (
-        BlacklistEntry.objects.filter(status=BlacklistStatus.PROPOSED)
-        .select_related("enterprise", "proposed_by")
+        proposals.select_related("enterprise", "proposed_by")
         .prefetch_related("basis_records")
         .order_by("proposed_at")
     )
+
+
+def blacklist_basis_ids(*, entry: BlacklistEntry) -> list[int]:
+    """The ids of the records an entry rests on, ascending."""
+    return sorted(entry.basis_records.values_list("id", flat=True))
 
 
 def is_backbone(*, enterprise_id: int, as_of: date) -> bool:

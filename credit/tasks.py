@@ -1,23 +1,26 @@
-"""Celery tasks of the credit archive: ids in, one service call, safe to run twice."""
+"""Celery tasks of the credit archive: ids in, one service call, safe to run twice. Domain code
+queues them by name (`credit.task_names`), so nothing but Celery imports this module."""
 
 import logging
 
 from celery import shared_task
 
+from credit import task_names
+
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="credit.recompute_enterprise", ignore_result=True)
-def recompute_enterprise(enterprise_id: int) -> None:
-    from credit.recompute import recompute_enterprise as recompute
+@shared_task(name=task_names.RECOMPUTE_ENTERPRISE_TASK, ignore_result=True)
+def recompute_enterprise_task(enterprise_id: int) -> None:
+    from credit.recompute.firm import recompute_enterprise
 
-    if recompute(enterprise_id=enterprise_id) is None:
+    if recompute_enterprise(enterprise_id=enterprise_id) is None:
         logger.info("recompute: enterprise %s no longer exists", enterprise_id)
 
 
-@shared_task(name="credit.recompute_dirty", ignore_result=True)
+@shared_task(name=task_names.RECOMPUTE_DIRTY_TASK, ignore_result=True)
 def recompute_dirty_task() -> int:
-    from credit.recompute import recompute_pending
+    from credit.recompute.sweep import recompute_pending
 
     result = recompute_pending()
     if result.more_waiting:
@@ -26,15 +29,15 @@ def recompute_dirty_task() -> int:
     return result.recomputed
 
 
-@shared_task(name="credit.activate_due_records", ignore_result=True)
+@shared_task(name=task_names.ACTIVATE_DUE_RECORDS_TASK, ignore_result=True)
 def activate_due_records_task() -> None:
-    from credit.recompute import activate_due_records
+    from credit.recompute.clock import activate_due_records
 
     summary = activate_due_records()
     logger.info("records: %s effective, %s expired", summary.activated, summary.expired)
 
 
-@shared_task(name="credit.publish_snapshot", ignore_result=True)
+@shared_task(name=task_names.PUBLISH_SNAPSHOT_TASK, ignore_result=True)
 def publish_snapshot_task() -> None:
     from credit.publication import snapshot_publish
 
@@ -42,14 +45,14 @@ def publish_snapshot_task() -> None:
     logger.info("snapshot %s published: %s", snapshot.id, snapshot.sha256)
 
 
-@shared_task(name="credit.purge_tender_calls", ignore_result=True)
+@shared_task(name=task_names.PURGE_TENDER_CALLS_TASK, ignore_result=True)
 def purge_tender_calls_task() -> None:
     from credit.tender_calls import tender_calls_purge
 
     logger.info("tender calls purged: %s", tender_calls_purge())
 
 
-@shared_task(name="credit.flush_tender_calls", ignore_result=True)
+@shared_task(name=task_names.FLUSH_TENDER_CALLS_TASK, ignore_result=True)
 def flush_tender_calls_task() -> None:
     from credit.tender_calls import tender_calls_flush
 

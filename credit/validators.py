@@ -31,14 +31,6 @@ def _stdnum_reason(exc: StdnumError) -> str:
     }.get(name, "格式错误")
 
 
-def is_valid_uscc(value: str) -> bool:
-    try:
-        normalise_uscc(value)
-    except ValueError:
-        return False
-    return True
-
-
 def validate_uscc(value: str) -> None:
     try:
         normalise_uscc(value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,16 +18,22 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from credit.charts import ScoreChart, score_chart
-from credit.models import Snapshot, SnapshotEntry
 from credit.publication import snapshot_content_chunks
 from credit.selectors import (
     latest_entry,
     latest_snapshot,
     rulebook_for_version,
     score_history,
+    snapshot_blacklisted,
+    snapshot_entries_in_order,
     snapshot_memo,
+    snapshot_redlist,
+    snapshot_search,
 )
 from credit.validators import normalise_uscc
+
+if TYPE_CHECKING:
+    from credit.models import Snapshot, SnapshotEntry
 
 PAGE_SIZE = 20
 HISTORY_YEARS = 3
@@ -53,26 +60,13 @@ def _page(request: HttpRequest, entries):
     return Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _matching(snapshot: Snapshot, query: str):
-    entries = SnapshotEntry.objects.filter(snapshot=snapshot).only(
-        "uscc", "name", "region_code", "grade", "score", "blacklisted"
-    )
-    try:
-        return entries.filter(uscc=normalise_uscc(query)).order_by("uscc")
-    except ValueError:
-        pass
-    if query.isalnum() and query.isascii():
-        return entries.filter(uscc__startswith=query.upper()).order_by("uscc")
-    return entries.filter(name__icontains=query).order_by("name", "uscc")
-
-
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     snapshot = latest_snapshot()
     page = None
     if snapshot is not None and query:
-        page = _page(request, _matching(snapshot, query))
+        page = _page(request, snapshot_search(snapshot=snapshot, query=query))
     return render(
         request, "credit/search.html", {"query": query, "page": page, "snapshot": snapshot}
     )
@@ -139,8 +133,7 @@ def blacklist(request: HttpRequest) -> HttpResponse:
     snapshot = latest_snapshot()
     page = None
     if snapshot is not None:
-        entries = SnapshotEntry.objects.filter(snapshot=snapshot, blacklisted=True)
-        page = _page(request, entries.order_by("-blacklist_since", "name"))
+        page = _page(request, snapshot_blacklisted(snapshot=snapshot))
     return render(request, "credit/blacklist.html", {"page": page, "snapshot": snapshot})
 
 
@@ -149,8 +142,7 @@ def redlist(request: HttpRequest) -> HttpResponse:
     snapshot = latest_snapshot()
     page = None
     if snapshot is not None:
-        entries = SnapshotEntry.objects.filter(snapshot=snapshot, grade="AAA", blacklisted=False)
-        page = _page(request, entries.order_by("-score", "name"))
+        page = _page(request, snapshot_redlist(snapshot=snapshot))
     return render(request, "credit/redlist.html", {"page": page, "snapshot": snapshot})
 
 
@@ -182,9 +174,7 @@ class _Echo:
 def _csv_rows(snapshot: Snapshot):
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # BOM: Excel opens the Chinese names right
-    for entry in (
-        SnapshotEntry.objects.filter(snapshot=snapshot).order_by("uscc").iterator(chunk_size=2000)
-    ):
+    for entry in snapshot_entries_in_order(snapshot=snapshot):
         yield writer.writerow(
             [
                 snapshot.id,

@@ -16,6 +16,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays
+from django.utils import timezone
+
+
+def today_local() -> date:
+    """Today in the bureau's time zone (TIME_ZONE, Asia/Shanghai): the day every credit rule
+    counts from, whatever the server clock's zone."""
+    return timezone.localdate()
 
 
 @lru_cache(maxsize=64)

@@ -11,7 +11,7 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from backend.errors import Problem
+from backend.exceptions import NotFound
 from credit.access import region_scope_q, require_role, staff_profile_of
 from credit.models import StaffProfile, StaffRole
 from inspections.models import (
@@ -35,8 +35,8 @@ ERR_UPLOAD_NOT_FOUND = "未找到该上传，或它已结束。"
 REVIEW_ROLES = (StaffRole.REVIEWER, StaffRole.ADMIN)
 
 
-def not_found(detail: str) -> Problem:
-    return Problem(404, "not_found", detail)
+def not_found(detail: str) -> NotFound:
+    return NotFound("not_found", detail)
 
 
 def inspector_profile(user: AbstractBaseUser) -> StaffProfile:

@@ -7,6 +7,8 @@ class InspectionsConfig(AppConfig):
     verbose_name = _("巡查检查")
 
     def ready(self) -> None:
-        from inspections import metrics
+        # tasks registers the tasks that domain code queues by name (inspections.task_names)
+        # in every process, not only in workers.
+        from inspections import metrics, tasks  # noqa: F401
 
         metrics.register()

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import SYSTEM_ACTOR
-from backend.errors import Problem
+from backend.exceptions import DomainError
 from credit.demo import credit_history_seed
 from credit.models import (
     CreditRecord,
@@ -36,7 +36,7 @@ from credit.models import (
     StaffRole,
 )
 from credit.publication import snapshot_publish
-from credit.recompute import recompute_enterprise
+from credit.recompute.firm import recompute_enterprise
 from credit.staff import staff_upsert
 from credit.validators import make_uscc
 from inspections.models import (
@@ -600,7 +600,7 @@ def seed_risk_model(ctx: DemoContext) -> None:
         return
     try:
         risk_model_train(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
-    except Problem as problem:
+    except DomainError as problem:
         ctx.progress(f"      跳过 skipped: {problem.detail}")
         ctx.counts["risk_models_trained"] = 0
         return

@@ -3,7 +3,7 @@
 Pure: bytes in, frozen dataclasses out. No Django, no ORM, no storage, and never a file name
 or a client-declared content type: only the bytes decide what a photo is.
 
-`process_photo` either returns a `ProcessedPhoto` or raises `PhotoRejected` with one of the
+`analyse_photo` either returns a `ProcessedPhoto` or raises `PhotoRejected` with one of the
 stable `RejectionCode`s; no other exception escapes for any input.
 
 Order of checks, cheapest and most telling first:
@@ -253,7 +253,7 @@ def _is_hevc_heif(head: bytes) -> bool:
 # --- the pipeline ---------------------------------------------------------------------------
 
 
-def process_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ProcessedPhoto:
+def analyse_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ProcessedPhoto:
     """Validate an uploaded photo and derive what the service keeps and shows from it."""
     if not data:
         raise PhotoRejected(RejectionCode.EMPTY_FILE, EMPTY_FILE_DETAIL)

@@ -1,4 +1,6 @@
-"""Reading the registry spreadsheet: a pure core with no database access.
+"""Reading the registry spreadsheet, with no database access: it imports only the apps'
+vocabularies (`credit.choices`, `inspections.choices`) and validators, never a model (an
+import-linter contract keeps it so).
 
 bytes + file name → typed tables → parsed rows and a `RowError` for every bad cell. The file is
 treated as hostile: size, row, column and cell-length limits, zip-bomb check, formula cells and
@@ -23,10 +25,9 @@ from typing import BinaryIO, Literal
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from credit.models import EnterpriseStatus
+from credit.choices import EnterpriseStatus
 from credit.validators import normalise_uscc
-from inspections.models import ProjectType
-from inspections.models.registry import CHINA_LAT_RANGE, CHINA_LON_RANGE
+from inspections.choices import CHINA_LAT_RANGE, CHINA_LON_RANGE, ProjectType
 
 # --- Limits (the file comes from outside and is treated as hostile) --------------------------
 # The whole of Inner Mongolia's ledger is about 10,000 projects; 5x headroom.

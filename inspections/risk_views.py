@@ -11,11 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from backend.errors import Problem
-from credit.access import region_scope_q, require_role, staff_profile_of
-from credit.models import Region, RegionLevel, StaffRole
-from inspections.models import SelectedBy
-from inspections.plans_api import plan_out, preview_out
+from backend.exceptions import DomainError, Forbidden
+from credit.access import require_role, staff_profile_of
+from credit.choices import StaffRole
+from inspections.choices import SelectedBy
 from inspections.risk.charts import plan_chart
 from inspections.risk.model_card import model_card
 from inspections.risk.plan_services import (
@@ -27,6 +26,8 @@ from inspections.risk.plan_services import (
 )
 from inspections.risk.planner import DEFAULT_RANDOM_SHARE
 from inspections.risk.registry import risk_model_promote, risk_model_rollback
+from inspections.schemas import plan_out, preview_out
+from inspections.selectors import planner_regions
 
 DEFAULT_CAPACITY = 60
 ERR_FORM = "请填写有效的区划、巡查次数（1–{max}）、开始日期（YYYY-MM-DD）和随机比例（0–1）。"
@@ -35,7 +36,7 @@ MSG_PROMOTED = "已启用模型 {version}，评分将在后台更新。"
 MSG_ROLLED_BACK = "已回退到模型 {version}，评分将在后台更新。"
 
 
-def _forbidden(request: HttpRequest, problem: Problem) -> HttpResponse:
+def _forbidden(request: HttpRequest, problem: DomainError) -> HttpResponse:
     return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=403)
 
 
@@ -63,21 +64,13 @@ def _plan_form(data) -> dict | None:
     return form
 
 
-def _league_choices(request: HttpRequest):
-    return Region.objects.filter(
-        region_scope_q(request.user, "code"),
-        level__in=(RegionLevel.LEAGUE_CITY, RegionLevel.BANNER_COUNTY),
-        parent__isnull=False,  # the autonomous region itself is too wide for one round
-    ).order_by("code")
-
-
 @login_required
 def planner(request: HttpRequest) -> HttpResponse:
     try:
         require_role(request.user, *PLANNER_ROLES)
-    except Problem as problem:
+    except DomainError as problem:
         return _forbidden(request, problem)
-    leagues = list(_league_choices(request))
+    leagues = list(planner_regions(request.user))
     today = timezone.localdate()
     context = {
         "leagues": leagues,
@@ -97,7 +90,7 @@ def planner(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 preview = plan_preview(user=request.user, **form)
-            except Problem as problem:
+            except DomainError as problem:
                 messages.error(request, problem.detail)
             else:
                 shaped = preview_out(preview)
@@ -119,8 +112,8 @@ def plan_approve_view(request: HttpRequest) -> HttpResponse:
         return redirect("bureau:planner")
     try:
         plan = plan_approve(user=request.user, **form)
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         messages.error(request, problem.detail)
         return redirect(reverse("bureau:planner") + "?" + request.POST.urlencode())
@@ -132,8 +125,8 @@ def plan_approve_view(request: HttpRequest) -> HttpResponse:
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
     try:
         plan = access_plan(request.user, plan_id)
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=404)
     return render(request, "inspections/risk/plan.html", {"plan": plan_out(plan)})
@@ -143,8 +136,8 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
 def model_card_view(request: HttpRequest) -> HttpResponse:
     try:
         card = model_card(user=request.user)
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         card = None  # no model yet: the page says so
     holdout = card.holdout if card else {}
@@ -167,8 +160,8 @@ def model_card_view(request: HttpRequest) -> HttpResponse:
 def _model_action(request: HttpRequest, action, version: str, message: str) -> HttpResponse:
     try:
         row = action(user=request.user, version=version)
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         messages.error(request, problem.detail)
     else:

@@ -1,40 +1,24 @@
-"""Schemas of the bureau API parts that live in this app (staff profile, review, complaints)."""
+"""Shapes more than one interface fills: the evidence of a photo (phone API and bureau API), a
+finding under review (bureau API and the review desk page), a plan preview and an approved
+plan (bureau API and the planner pages). The bureau API's own schemas are in
+`bureau_api.schemas`, the phone's in `mobile_api.schemas`."""
 
-from datetime import date, datetime
-from typing import Literal
-from uuid import UUID
+from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 from django.utils import timezone
 from ninja import Schema
-from pydantic import Field
 
-from backend.fields import ClientDate, ClientDateTime
-from credit.access import staff_profile_of
-from credit.rulebook import Rulebook
-from inspections.models import Complaint, Finding, Photo
-from inspections.selectors import managing_enterprise_on, photo_links
+from inspections.selectors import managing_enterprise_on, photo_links, plan_items
 
-MAX_COMMENT_CHARS = 2000
-MAX_COMPLAINT_CHARS = 4000
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
-
-class StaffOut(Schema):
-    id: int
-    name: str
-    role: str
-    regions: list[str]
-
-
-def staff_out(user: AbstractBaseUser) -> dict:
-    profile = staff_profile_of(user)
-    return {
-        "id": profile.id,
-        "name": profile.display_name or user.get_username(),
-        "role": profile.role,
-        "regions": sorted(profile.regions.values_list("code", flat=True)),
-    }
+    from credit.rulebook import Rulebook
+    from inspections.models import Finding, InspectionPlan, Photo, PlanItem
+    from inspections.risk.plan_services import PlanPreview
 
 
 def absolute(request: HttpRequest, url: str | None) -> str | None:
@@ -52,71 +36,6 @@ class EvidenceOut(Schema):
     width: int | None
     height: int | None
     format: str | None
-
-
-class ReviewPhotoOut(Schema):
-    photo_uuid: UUID
-    state: str
-    rejection_reason: str | None
-    flags: list[str]
-    evidence: EvidenceOut
-    thumb_url: str | None
-    display_url: str | None
-
-
-class NamedOut(Schema):
-    id: int
-    name: str
-
-
-class ReviewProjectOut(Schema):
-    id: int
-    name: str
-    address: str
-    region_code: str
-
-
-class ReviewEnterpriseOut(Schema):
-    uscc: str
-    name: str
-
-
-class ReviewFindingOut(Schema):
-    finding_uuid: UUID
-    inspection_uuid: UUID
-    violation_code: str
-    violation_title: str | None
-    severity: str | None
-    description: str
-    observed_at: datetime
-    submitted_at: datetime | None
-    project: ReviewProjectOut
-    enterprise: ReviewEnterpriseOut | None
-    inspector: NamedOut
-    review_status: Literal["pending", "confirmed", "rejected"]
-    review_comment: str
-    reviewed_at: datetime | None
-    credit_record_id: int | None
-    photos: list[ReviewPhotoOut]
-
-
-class ReviewPageOut(Schema):
-    items: list[ReviewFindingOut]
-    next_cursor: str | None
-    has_more: bool
-
-
-class ReviewDecisionIn(Schema):
-    decision: Literal["confirm", "reject"]
-    comment: str = Field(default="", max_length=MAX_COMMENT_CHARS)
-
-
-class ReviewDecisionOut(Schema):
-    finding_uuid: UUID
-    review_status: Literal["pending", "confirmed", "rejected"]
-    review_comment: str
-    reviewed_at: datetime | None
-    credit_record_id: int | None
 
 
 def evidence_out(photo: Photo) -> dict:
@@ -179,58 +98,85 @@ def review_finding_out(finding: Finding, *, rulebook: Rulebook, request: HttpReq
     }
 
 
-def review_decision_out(finding: Finding) -> dict:
+# --- plans --------------------------------------------------------------------------------
+
+
+def preview_out(preview: PlanPreview) -> dict[str, Any]:
+    plan = preview.plan
+    items = []
+    for item in plan.items:
+        info = preview.projects[item.project_id]
+        enterprise = (
+            {"uscc": info.enterprise_uscc, "name": info.enterprise_name}
+            if info.enterprise_uscc
+            else None
+        )
+        items.append(
+            {
+                "rank": item.rank,
+                "project": {
+                    "id": info.id,
+                    "name": info.name,
+                    "address": info.address,
+                    "region_code": info.region_code,
+                    "enterprise": enterprise,
+                    "days_since_inspection": info.days_since_inspection,
+                    "open_complaints": info.open_complaints,
+                },
+                "selected_by": item.selected_by,
+                "inclusion_probability": item.inclusion_probability,
+                "probability": item.probability,
+                "reasons": list(item.reasons),
+            }
+        )
     return {
-        "finding_uuid": finding.uuid,
-        "review_status": finding.review_status,
-        "review_comment": finding.review_comment,
-        "reviewed_at": finding.reviewed_at,
-        "credit_record_id": finding.credit_record_id,
+        "region": preview.region.code,
+        "capacity": preview.capacity,
+        "start": preview.start,
+        "due_date": preview.due_date,
+        "seed": preview.seed,
+        "random_share": preview.random_share,
+        "model_version": preview.model_version,
+        "eligible": plan.eligible,
+        "random_pool": plan.random_pool,
+        "random_slots": plan.random_slots,
+        "mandatory_left_out": plan.mandatory_left_out,
+        "items": items,
     }
 
 
-# --- complaints ---------------------------------------------------------------------------
-
-
-class ComplaintIn(Schema):
-    project_id: int
-    text: str = Field(min_length=1, max_length=MAX_COMPLAINT_CHARS)
-    received_at: ClientDateTime | None = None
-    due_date: ClientDate | None = None
-
-
-class ComplaintTaskOut(Schema):
-    id: int
-    kind: str
-    status: str
-    due_date: date
-    assignee: NamedOut
-
-
-class ComplaintOut(Schema):
-    id: int
-    project_id: int
-    received_at: datetime
-    outcome: Literal["open", "confirmed", "unfounded"]
-    task: ComplaintTaskOut
-
-
-def complaint_out(complaint: Complaint) -> dict:
-    task = complaint.task
-    assignee = task.assignee
+def _item_out(item: PlanItem) -> dict[str, Any]:
+    assignee = item.task.assignee
     return {
-        "id": complaint.id,
-        "project_id": complaint.project_id,
-        "received_at": complaint.received_at,
-        "outcome": complaint.outcome,
+        "rank": item.rank,
+        "project_id": item.project_id,
+        "project_name": item.project.name,
+        "selected_by": item.selected_by,
+        "inclusion_probability": item.inclusion_probability,
+        "probability": item.probability,
+        "reasons": item.reasons,
         "task": {
-            "id": task.id,
-            "kind": task.kind,
-            "status": task.status,
-            "due_date": task.due_date,
-            "assignee": {
-                "id": assignee.id,
-                "name": assignee.display_name or assignee.user.get_username(),
-            },
+            "id": item.task_id,
+            "status": item.task.status,
+            "assignee_id": assignee.id,
+            "assignee_name": assignee.display_name or assignee.user.get_username(),
         },
+    }
+
+
+def plan_out(plan: InspectionPlan) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "region": plan.region_id,
+        "capacity": plan.capacity,
+        "start": plan.start_date,
+        "due_date": plan.due_date,
+        "seed": plan.seed,
+        "random_share": plan.random_share,
+        "random_pool": plan.random_pool,
+        "random_slots": plan.random_slots,
+        "model_version": plan.model_version,
+        "approved_by": plan.approved_by.get_username(),
+        "created_at": plan.created_at,
+        "items": [_item_out(item) for item in plan_items(plan)],
     }

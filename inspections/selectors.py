@@ -1,4 +1,5 @@
-"""Reads for the APIs and pages: task feed, project lists, inspection detail, review queue.
+"""Reads for the APIs and pages: task feed, project lists, inspection detail, review queue,
+the planner's regions and an approved plan's items.
 
 Cursors are opaque to clients: urlsafe base64 of a small JSON object. A cursor the server did
 not make is a 422, never a 500.
@@ -13,13 +14,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, FloatField, Prefetch, Q, Value
+from django.db.models import F, FloatField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Invalid
 from backend.storage import get_store
-from credit.models import Enterprise
+from credit.access import region_scope_q
+from credit.choices import RegionLevel
+from credit.models import Enterprise, Region
 from inspections.access import (
     findings_for_reviewer,
     projects_for_inspector,
@@ -28,10 +31,12 @@ from inspections.access import (
 from inspections.models import (
     Finding,
     Inspection,
+    InspectionPlan,
     InspectionStatus,
     ManagementContract,
     Photo,
     PhotoState,
+    PlanItem,
     Project,
 )
 
@@ -61,7 +66,7 @@ def decode_cursor(cursor: str, *, keys: tuple[str, ...]) -> dict[str, Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         payload = None
     if not isinstance(payload, dict) or set(payload) != set(keys):
-        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+        raise Invalid("invalid_cursor", ERR_BAD_CURSOR)
     return payload
 
 
@@ -112,7 +117,7 @@ def tasks_page(*, user: AbstractBaseUser, cursor: str | None, limit: int) -> Pag
     returned cursor sees every later change (cancellations included) exactly once."""
     after = decode_cursor(cursor, keys=("s",))["s"] if cursor else 0
     if not isinstance(after, int):
-        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+        raise Invalid("invalid_cursor", ERR_BAD_CURSOR)
     rows = list(
         task_feed_for_inspector(user)
         .filter(change_seq__gt=after)
@@ -140,14 +145,14 @@ def projects_page(
     if near is None:
         after = decode_cursor(cursor, keys=("i",))["i"] if cursor else 0
         if not isinstance(after, int):
-            raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+            raise Invalid("invalid_cursor", ERR_BAD_CURSOR)
         rows = list(base.filter(id__gt=after).order_by("id")[: limit + 1])
         return _page(rows, limit, lambda project: encode_cursor({"i": project.id}))
     queryset = base.annotate(distance_key=_distance_key(*near))
     if cursor:
         position = decode_cursor(cursor, keys=("d", "i"))
         if not isinstance(position["d"], int | float) or not isinstance(position["i"], int):
-            raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+            raise Invalid("invalid_cursor", ERR_BAD_CURSOR)
         queryset = queryset.filter(
             Q(distance_key__gt=position["d"]) | Q(distance_key=position["d"], id__gt=position["i"])
         )
@@ -197,7 +202,7 @@ def review_queue(*, user: AbstractBaseUser, status: str, cursor: str | None, lim
     """Findings of submitted inspections in the reviewer's regions, oldest first."""
     after = decode_cursor(cursor, keys=("i",))["i"] if cursor else 0
     if not isinstance(after, int):
-        raise Problem(422, "invalid_cursor", ERR_BAD_CURSOR)
+        raise Invalid("invalid_cursor", ERR_BAD_CURSOR)
     rows = list(
         findings_for_reviewer(user)
         .filter(
@@ -210,6 +215,23 @@ def review_queue(*, user: AbstractBaseUser, status: str, cursor: str | None, lim
         .order_by("id")[: limit + 1]
     )
     return _page(rows, limit, lambda finding: encode_cursor({"i": finding.id}))
+
+
+# --- plans --------------------------------------------------------------------------------
+
+
+def planner_regions(user: AbstractBaseUser) -> QuerySet[Region]:
+    """The 盟市 and 旗县 of the user's regions a round may be planned for, by code."""
+    return Region.objects.filter(
+        region_scope_q(user, "code"),
+        level__in=(RegionLevel.LEAGUE_CITY, RegionLevel.BANNER_COUNTY),
+        parent__isnull=False,  # the autonomous region itself is too wide for one round
+    ).order_by("code")
+
+
+def plan_items(plan: InspectionPlan) -> QuerySet[PlanItem]:
+    """An approved plan's items in rank order, with compound, task and assignee."""
+    return plan.items.select_related("project", "task__assignee__user").order_by("rank")
 
 
 # --- photo links --------------------------------------------------------------------------

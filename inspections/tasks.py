@@ -1,5 +1,6 @@
 """Celery tasks of the inspections app. Each takes ids, calls one service and is safe to run
-twice; the sweepers are the outbox readers for photos whose message was lost."""
+twice; the sweepers are the outbox readers for photos whose message was lost. Domain code
+queues them by name (`inspections.task_names`), so nothing but Celery imports this module."""
 
 import logging
 from datetime import timedelta
@@ -8,6 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from backend.storage import StorageUnavailable
+from inspections import task_names
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ STORAGE_RETRIES = 5
 
 
 @shared_task(
-    name="inspections.process_photo",
+    name=task_names.PROCESS_PHOTO_TASK,
     bind=True,
     autoretry_for=(StorageUnavailable,),
     retry_backoff=30,
@@ -29,7 +31,7 @@ STORAGE_RETRIES = 5
     max_retries=STORAGE_RETRIES,
     acks_late=True,  # safe: processing is idempotent (conditional updates, fixed object keys)
 )
-def process_photo(self, photo_id: int) -> str:
+def process_photo_task(self, photo_id: int) -> str:
     from inspections.services.photos import photo_process
 
     photo = photo_process(photo_id=photo_id)
@@ -39,7 +41,7 @@ def process_photo(self, photo_id: int) -> str:
     return photo.state
 
 
-@shared_task(name="inspections.sweep_photos")
+@shared_task(name=task_names.SWEEP_PHOTOS_TASK)
 def sweep_photos() -> int:
     from inspections.models import Photo, PhotoState
 
@@ -50,13 +52,13 @@ def sweep_photos() -> int:
         .values_list("id", flat=True)[:SWEEP_BATCH]
     )
     for photo_id in stuck:
-        process_photo.delay(photo_id)
+        process_photo_task.delay(photo_id)
     if stuck:
         logger.warning("re-queued %d photos stuck in received", len(stuck))
     return len(stuck)
 
 
-@shared_task(name="inspections.reassign_stranded_tasks")
+@shared_task(name=task_names.REASSIGN_STRANDED_TASKS_TASK)
 def reassign_stranded_tasks() -> int:
     """Hand on the open tasks of inspectors who lost the compound's region, their role or
     their account (staff changes are made in `create_staff` or the admin, in the credit app,
@@ -66,21 +68,21 @@ def reassign_stranded_tasks() -> int:
     return len(tasks_reassign_stranded())
 
 
-@shared_task(name="inspections.expire_uploads")
+@shared_task(name=task_names.EXPIRE_UPLOADS_TASK)
 def expire_uploads() -> int:
     from inspections.services.uploads import uploads_expire
 
     return uploads_expire()
 
 
-@shared_task(name="inspections.refresh_enterprise_scale")
+@shared_task(name=task_names.REFRESH_ENTERPRISE_SCALE_TASK)
 def refresh_enterprise_scale() -> int:
     from inspections.services.contracts import enterprise_scale_refresh_all
 
     return enterprise_scale_refresh_all()
 
 
-@shared_task(name="inspections.score_risk")
+@shared_task(name=task_names.SCORE_RISK_TASK)
 def score_risk() -> str:
     """Nightly: score every compound and enterprise with the active model. Safe to repeat: it
     overwrites today's estimates with the same numbers."""
@@ -93,17 +95,17 @@ def score_risk() -> str:
     return summary.model_version
 
 
-@shared_task(name="inspections.train_risk_model")
+@shared_task(name=task_names.TRAIN_RISK_MODEL_TASK)
 def train_risk_model() -> str:
     """Monthly: train on everything known up to yesterday and register the version (active only
     when none is; otherwise an admin promotes it from the model card). Retraining on the same
     data registers nothing new."""
-    from backend.errors import Problem
+    from backend.exceptions import DomainError
     from inspections.risk.training import risk_model_train
 
     try:
         row = risk_model_train()
-    except Problem as problem:  # not enough history yet: nothing to retry until next month
+    except DomainError as problem:  # not enough history yet: nothing to retry until next month
         logger.warning("train_risk_model: %s", problem.detail)
         return problem.code
     return row.version

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from backend.errors import Problem
+from backend.exceptions import DomainError, Forbidden
 from credit.selectors import active_rulebook
 from inspections.access import require_reviewer
 from inspections.images import (
@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "inspections/home.html", {})
 
 
-def _forbidden(request: HttpRequest, problem: Problem) -> HttpResponse:
+def _forbidden(request: HttpRequest, problem: DomainError) -> HttpResponse:
     return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=403)
 
 
@@ -53,8 +53,8 @@ def review_desk(request: HttpRequest) -> HttpResponse:
             cursor=request.GET.get("cursor") or None,
             limit=REVIEW_PAGE_SIZE,
         )
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         return redirect("bureau:review")  # a stale or edited cursor: back to the first page
     rulebook = active_rulebook().rulebook
@@ -79,8 +79,8 @@ def review_decide(request: HttpRequest, finding_uuid: UUID) -> HttpResponse:
             decision=request.POST.get("decision", ""),
             comment=request.POST.get("comment", ""),
         )
-    except Problem as problem:
-        if problem.status == 403:
+    except DomainError as problem:
+        if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
         messages.error(request, problem.detail)
     else:

@@ -4,21 +4,27 @@ Field names and codes are fixed by CONTRACTS.md ("Mobile API"). Shaping is expli
 `fields="__all__"`): a new model column never leaks to phones by accident.
 """
 
+from __future__ import annotations
+
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from ninja import Schema
 from pydantic import Field, field_validator
 
 from backend.fields import ClientDateTime
-from credit.access import staff_profile_of
-from inspections.models import ALLOWED_PHOTO_TYPES, Finding, Inspection, InspectionTask, Photo
+from credit.access import region_codes, staff_profile_of
+from inspections.choices import ALLOWED_PHOTO_TYPES
 from inspections.schemas import EvidenceOut
 from inspections.selectors import Page, current_enterprise
 from inspections.services import Location, PhotoSlot
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from inspections.models import Finding, Inspection, InspectionTask, Photo
 
 # Bodies are typed by phones in the field: generous, but bounded so one request stays small.
 MAX_NOTE_CHARS = 2000
@@ -43,7 +49,7 @@ def inspector_out(user: AbstractBaseUser) -> dict:
     return {
         "id": profile.id,
         "name": profile.display_name or user.get_username(),
-        "regions": sorted(profile.regions.values_list("code", flat=True)),
+        "regions": region_codes(user),
     }
 
 

@@ -34,7 +34,8 @@ from django.utils.http import http_date
 from ninja import Router
 
 from backend.auth_api import ProblemOut
-from backend.errors import Problem, problem_response
+from backend.errors import Problem, problem_response, response_for
+from backend.exceptions import DomainError
 from backend.models import TokenAudience
 from backend.storage import StorageError
 from backend.text import nul_location
@@ -119,14 +120,8 @@ def tus_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
                 raise Problem(412, "tus_version", ERR_VERSION, headers={"Tus-Version": TUS_VERSION})
             request.user = _bearer_user(request)
             response = view(request, *args, **kwargs)
-        except Problem as problem:
-            response = problem_response(
-                problem.status,
-                problem.code,
-                problem.detail,
-                headers=problem.headers,
-                **problem.extra,
-            )
+        except (Problem, DomainError) as problem:
+            response = response_for(problem)
         except StorageError:
             logger.warning("object store failure during %s %s", request.method, request.path)
             response = problem_response(

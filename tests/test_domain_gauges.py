@@ -67,7 +67,7 @@ def test_stranded_tasks_counts_open_tasks_of_an_inspector_who_lost_the_region(cl
 @pytest.fixture
 def published_snapshot():
     from credit.publication import snapshot_publish
-    from credit.recompute import recompute_all
+    from credit.recompute.full import recompute_all
     from tests.factories import EnterpriseFactory
 
     EnterpriseFactory.create_batch(3)

@@ -40,6 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
@@ -47,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.harness import services as svc  # noqa: E402 - needs the path above
+
+if TYPE_CHECKING:
+    from bench.load.seed import LoadData
 
 HERE = Path(__file__).resolve().parent
 RESULTS_PATH = ROOT / "bench" / "results" / "load.json"
@@ -626,8 +630,44 @@ def main() -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Seeding:
+    data: LoadData
+    photo_sizes: list[int]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    locust: list[str]
+    exit_code: int
+    start: float  # wall clock, as the request log's timestamps
+    end: float
+    process_groups: list[str]
+    samples: list[dict]
+    catch_up: dict
+
+
 def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) -> int:
     os.environ.update(stack.env)
+    seeding = seed(args, stack)
+    config_path = write_load_config(plan, stack, seeding.data)
+    groups, backlog_s = start_servers(stack)
+    load = run_load(plan, stack, groups, config_path)
+    result = load_result(
+        args=args,
+        plan=plan,
+        stack=stack,
+        command=command,
+        seeding=seeding,
+        backlog_s=backlog_s,
+        load=load,
+    )
+    write_report(result)
+    return 0 if healthy(result) else 1
+
+
+def seed(args: argparse.Namespace, stack: Stack) -> Seeding:
     started = time.monotonic()
     manage(stack, "migrate", "--no-input")
     manage(stack, "collectstatic", "--no-input")
@@ -647,12 +687,16 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
     photo_sizes = write_photos(stack.base / "photos")
     seed_s = round(time.monotonic() - started, 1)
     print(f"seeded in {seed_s} s: {data.projects} projects, {data.tasks} tasks", flush=True)
+    return Seeding(data=data, photo_sizes=photo_sizes, seconds=seed_s)
 
-    request_log = stack.base / "requests.jsonl"
+
+def write_load_config(plan: LoadPlan, stack: Stack, data: LoadData) -> Path:
+    """The seeded data and the plan, for locustfile.py (it reads the file named by
+    LOAD_CONFIG: locust's users run in its processes, not in this one)."""
     config = {
         "data": data.as_dict(),
         "photos_dir": str(stack.base / "photos"),
-        "request_log": str(request_log),
+        "request_log": str(stack.base / "requests.jsonl"),
         "inspectors": plan.inspectors,
         "tender_users": plan.tender_users,
         "public_users": plan.public_users,
@@ -662,7 +706,12 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
     }
     config_path = stack.base / "load-config.json"
     config_path.write_text(json.dumps(config, ensure_ascii=False))
+    return config_path
 
+
+def start_servers(stack: Stack) -> tuple[dict[str, int], float]:
+    """Worker and gunicorn up, the seeding backlog done; returns the process groups to
+    sample (name: root pid) and how long the backlog took."""
     worker = start_worker(stack)
     backlog_s = drain_backlog()
     print(f"worker drained the seeding backlog in {backlog_s} s", flush=True)
@@ -676,6 +725,11 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
         "redis": redis.popen.pid,
         "seaweedfs": s3.popen.pid,
     }
+    return groups, backlog_s
+
+
+def run_load(plan: LoadPlan, stack: Stack, groups: dict[str, int], config_path: Path) -> LoadRun:
+    """locust for the planned time with every server sampled, then the worker's catch-up."""
     host = f"http://127.0.0.1:{stack.port}"
     locust = locust_command(plan, host, stack.base / "locust")
     env = {**os.environ, "LOAD_CONFIG": str(config_path)}
@@ -685,31 +739,46 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
         process = subprocess.Popen(locust, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         sampler = Sampler({**groups, "locust": process.pid})
         sampler.start()
-        try:
-            locust_code = process.wait(timeout=plan.duration_s + LOCUST_GRACE_S)
-        except subprocess.TimeoutExpired:  # the hard stop
-            process.kill()
-            locust_code = process.wait()
+        locust_code = wait_for_locust(process, plan.duration_s + LOCUST_GRACE_S)
     load_end = time.time()
     catch = catch_up()
     sampler.done.set()
     sampler.join()
+    return LoadRun(
+        locust=locust,
+        exit_code=locust_code,
+        start=load_start,
+        end=load_end,
+        process_groups=[*groups, "locust"],
+        samples=sampler.samples,
+        catch_up=catch,
+    )
 
-    rows = [json.loads(line) for line in request_log.read_text().splitlines() if line]
-    sign_ins = [row for row in rows if row["route"].endswith("/auth/token")]
-    # Steady once the ramp is over and the last sign-in has been answered.
-    signed_in_by = max((row["t"] + row["ms"] / 1000 for row in sign_ins), default=load_start)
-    steady_start = max(load_start + plan.ramp_s, signed_in_by) + STEADY_MARGIN_S
-    run_window = window(rows, load_start, load_end + 1)
-    steady = window(rows, steady_start, load_end + 1)
-    errors = error_list(rows)
-    script_errors = locust_exceptions(stack.base / "locust")
-    statuses, worker_timeouts = server_statuses(stack.base / "gunicorn.log")
-    group_names = [*groups, "locust"]
+
+def wait_for_locust(process: subprocess.Popen, timeout_s: float) -> int:
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:  # the hard stop
+        process.kill()
+        return process.wait()
+
+
+def load_result(
+    *,
+    args: argparse.Namespace,
+    plan: LoadPlan,
+    stack: Stack,
+    command: str,
+    seeding: Seeding,
+    backlog_s: float,
+    load: LoadRun,
+) -> dict:
+    traffic = traffic_figures(stack, plan, load)
+    group_names = load.process_groups
     result = {
         "benchmark": "load",
         "command": command,
-        "locust_command": " ".join(["locust", *locust[1:]])
+        "locust_command": " ".join(["locust", *load.locust[1:]])
         .replace(str(ROOT) + "/", "")
         .replace(str(stack.base), "$TMP"),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -718,33 +787,65 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
-        "plan": {
-            "duration_s": plan.duration_s,
-            "ramp_s": plan.ramp_s,
-            "inspectors": plan.inspectors,
-            "tender_users": plan.tender_users,
-            "public_users": plan.public_users,
-            "per_user_rps": PER_USER_RPS,
-            "inspector_think_s": list(THINK_S),
-            "gunicorn": "docker/gunicorn.conf.py (WEB_CONCURRENCY unset: 2 × cores + 1 workers)",
-            "celery_worker": "solo pool, one process",
-        },
+        "plan": plan_figures(plan),
         "targets": {"tender_rps": args.tender_rps, "public_rps": args.public_rps, "errors": 0},
-        "seed": {
-            "seconds": seed_s,
-            "enterprises": len(data.usccs),
-            "projects": data.projects,
-            "tasks": data.tasks,
-            "credit_records": data.credit_records,
-            "snapshots": data.snapshots,
-            "blacklisted": len(data.blacklisted),
-            "photo_kb_min": min(photo_sizes) // 1024,
-            "photo_kb_max": max(photo_sizes) // 1024,
-        },
-        "locust_exit_code": locust_code,
+        "seed": seed_figures(seeding),
+        "locust_exit_code": load.exit_code,
         "seeding_backlog_drained_s": backlog_s,
+        **traffic,
+        "process_groups": group_names,
+        "resources": resource_figures(load.samples, group_names, load.start, load.end),
+        "catch_up": load.catch_up,
+    }
+    result["summary"] = summary_line(result)
+    return result
+
+
+def plan_figures(plan: LoadPlan) -> dict:
+    return {
+        "duration_s": plan.duration_s,
+        "ramp_s": plan.ramp_s,
+        "inspectors": plan.inspectors,
+        "tender_users": plan.tender_users,
+        "public_users": plan.public_users,
+        "per_user_rps": PER_USER_RPS,
+        "inspector_think_s": list(THINK_S),
+        "gunicorn": "docker/gunicorn.conf.py (WEB_CONCURRENCY unset: 2 × cores + 1 workers)",
+        "celery_worker": "solo pool, one process",
+    }
+
+
+def seed_figures(seeding: Seeding) -> dict:
+    data = seeding.data
+    return {
+        "seconds": seeding.seconds,
+        "enterprises": len(data.usccs),
+        "projects": data.projects,
+        "tasks": data.tasks,
+        "credit_records": data.credit_records,
+        "snapshots": data.snapshots,
+        "blacklisted": len(data.blacklisted),
+        "photo_kb_min": min(seeding.photo_sizes) // 1024,
+        "photo_kb_max": max(seeding.photo_sizes) // 1024,
+    }
+
+
+def traffic_figures(stack: Stack, plan: LoadPlan, load: LoadRun) -> dict:
+    """What the clients saw (locust's request log) and the server answered (its access log)."""
+    request_log = stack.base / "requests.jsonl"
+    rows = [json.loads(line) for line in request_log.read_text().splitlines() if line]
+    sign_ins = [row for row in rows if row["route"].endswith("/auth/token")]
+    # Steady once the ramp is over and the last sign-in has been answered.
+    signed_in_by = max((row["t"] + row["ms"] / 1000 for row in sign_ins), default=load.start)
+    steady_start = max(load.start + plan.ramp_s, signed_in_by) + STEADY_MARGIN_S
+    run_window = window(rows, load.start, load.end + 1)
+    steady = window(rows, steady_start, load.end + 1)
+    errors = error_list(rows)
+    script_errors = locust_exceptions(stack.base / "locust")
+    statuses, worker_timeouts = server_statuses(stack.base / "gunicorn.log")
+    return {
         "sign_ins_answered": len(sign_ins),
-        "last_sign_in_answered_after_s": round(signed_in_by - load_start, 1),
+        "last_sign_in_answered_after_s": round(signed_in_by - load.start, 1),
         "requests_total": len(rows),
         "errors_total": sum(error["count"] for error in [*errors, *script_errors]),
         "load_script_exceptions": script_errors,
@@ -756,25 +857,26 @@ def run(args: argparse.Namespace, plan: LoadPlan, stack: Stack, command: str) ->
         "run": run_window,
         "steady": steady,
         "errors": errors,
-        "process_groups": group_names,
-        "resources": resource_figures(sampler.samples, group_names, load_start, load_end),
-        "catch_up": catch,
     }
-    result["summary"] = summary_line(result)
+
+
+def write_report(result: dict) -> None:
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     text = markdown(result)
     write_section(PERFORMANCE_DOC, text)
     write_section(README, text)
     print(text)
-    healthy = (
+
+
+def healthy(result: dict) -> bool:
+    return bool(
         not result["errors_total"]
         and not result["server_5xx"]
-        and not worker_timeouts
-        and statuses  # an empty access log would make "no 5xx" meaningless
-        and catch["caught_up"]
+        and not result["gunicorn_worker_timeouts"]
+        and result["server_statuses"]  # an empty access log would make "no 5xx" meaningless
+        and result["catch_up"]["caught_up"]
     )
-    return 0 if healthy else 1
 
 
 if __name__ == "__main__":

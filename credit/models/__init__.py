@@ -1,12 +1,11 @@
 """Credit app tables. Registry (regions, enterprises, staff) lives in `registry.py`; the credit
 archive (rulebooks, records, scores, snapshots, blacklist) in the other modules."""
 
+from credit.choices import ObjectionDecision, RecordSource, RegionLevel, StaffRole
 from credit.models.archive import (
     CreditRecord,
     Objection,
-    ObjectionDecision,
     RecordKind,
-    RecordSource,
     RecordStatus,
     RepairApplication,
     RepairStatus,
@@ -16,9 +15,7 @@ from credit.models.registry import (
     Enterprise,
     EnterpriseStatus,
     Region,
-    RegionLevel,
     StaffProfile,
-    StaffRole,
 )
 from credit.models.rulebooks import RulebookVersion
 from credit.models.scores import (

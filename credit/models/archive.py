@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from backend.models import BaseModel
+from credit.choices import ObjectionDecision, RecordSource
 from credit.models.registry import Enterprise
 
 
@@ -25,14 +26,6 @@ class RecordStatus(models.TextChoices):
     EXPIRED = "expired", _("公示期满")
     REVOKED = "revoked", _("已撤销")
     REPAIRED = "repaired", _("已修复")
-
-
-class RecordSource(models.TextChoices):
-    INSPECTION = "inspection", _("巡查发现")
-    PENALTY = "penalty", _("行政处罚")
-    COMPLAINT = "complaint", _("投诉核实")
-    AWARD = "award", _("表彰奖励")
-    MANUAL = "manual", _("人工登记")
 
 
 class CreditRecord(BaseModel):
@@ -111,11 +104,6 @@ class CreditRecord(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.rule_code} — {self.enterprise_id}（{self.decided_at}）"
-
-
-class ObjectionDecision(models.TextChoices):
-    UPHELD = "upheld", _("异议成立")
-    REJECTED = "rejected", _("异议不成立")
 
 
 class Objection(BaseModel):

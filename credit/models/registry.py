@@ -5,14 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from backend.models import BaseModel
+from credit.choices import EnterpriseStatus, RegionLevel, StaffRole
 from credit.validators import validate_region_code, validate_uscc
-
-
-class RegionLevel(models.IntegerChoices):
-    LEAGUE_CITY = 1, _("盟市")
-    BANNER_COUNTY = 2, _("旗县（市、区）")
-    TOWNSHIP = 3, _("苏木乡镇（街道）")
-    COMMUNITY = 4, _("社区")
 
 
 class Region(BaseModel):
@@ -55,12 +49,6 @@ class Region(BaseModel):
         return self.code[:4] + "00"
 
 
-class EnterpriseStatus(models.TextChoices):
-    ACTIVE = "active", _("正常经营")
-    SUSPENDED = "suspended", _("停业整顿")
-    EXITED = "exited", _("已退出市场")
-
-
 class Enterprise(BaseModel):
     uscc = models.CharField(
         _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_uscc]
@@ -98,12 +86,6 @@ class Enterprise(BaseModel):
 
     def __str__(self) -> str:
         return self.name
-
-
-class StaffRole(models.TextChoices):
-    INSPECTOR = "inspector", _("巡查员")
-    REVIEWER = "reviewer", _("审核员")
-    ADMIN = "admin", _("管理员")
 
 
 class StaffProfile(BaseModel):

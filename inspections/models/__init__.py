@@ -3,8 +3,9 @@
 `complaints.py`; risk model registry, risk estimates and
 inspection plans in `risk.py`."""
 
+from inspections.choices import ALLOWED_PHOTO_TYPES, SelectedBy
 from inspections.models.complaints import Complaint, ComplaintOutcome
-from inspections.models.photos import ALLOWED_PHOTO_TYPES, Photo, PhotoState, Upload, UploadState
+from inspections.models.photos import Photo, PhotoState, Upload, UploadState
 from inspections.models.registry import (
     Inspector,
     ManagementContract,
@@ -17,7 +18,6 @@ from inspections.models.risk import (
     ProjectRisk,
     RiskModelStatus,
     RiskModelVersion,
-    SelectedBy,
 )
 from inspections.models.work import (
     Finding,

@@ -8,8 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from backend.models import BaseModel
 from inspections.models.work import SHA256_HEX_LENGTH, Finding
 
-ALLOWED_PHOTO_TYPES = ("image/jpeg", "image/heic", "image/heif", "image/png", "image/webp")
-
 
 class PhotoState(models.TextChoices):
     DECLARED = "declared", _("已登记")

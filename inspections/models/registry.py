@@ -5,24 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.models import BaseModel
 from credit.models import Enterprise, Region, StaffProfile, StaffRole
+from inspections.choices import CHINA_LAT_RANGE, CHINA_LON_RANGE, ProjectType
 
-# Mainland China's bounding box (WGS-84), generous by a few tenths of a degree. Used to refuse
-# swapped or zero coordinates from spreadsheets and phones.
-CHINA_LAT_RANGE = (18.0, 53.6)
-CHINA_LON_RANGE = (73.4, 135.1)
 # A compound's gate-to-far-corner distance is rarely above 150 m; phones add their accuracy.
 DEFAULT_GEOFENCE_M = 150
-
-
-class ProjectType(models.TextChoices):
-    RESIDENTIAL = "residential", _("住宅")
-    OFFICE = "office", _("办公")
-    FACTORY = "factory", _("厂房")
-    HOSPITAL = "hospital", _("医院")
-    SCHOOL = "school", _("学校")
-    MALL = "mall", _("商场")
-    HOTEL = "hotel", _("酒店")
-    PUBLIC = "public", _("公共建筑")
 
 
 class Project(BaseModel):

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.models import BaseModel
 from credit.models import Region
+from inspections.choices import SelectedBy
 from inspections.models.registry import Project
 from inspections.models.work import InspectionTask
 
@@ -137,13 +138,6 @@ class InspectionPlan(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.start_date}（{self.capacity}）"
-
-
-class SelectedBy(models.TextChoices):
-    COMPLAINT = "complaint", _("待核查投诉")
-    OVERDUE = "overdue", _("超过12个月未巡查")
-    MODEL = "model", _("模型风险排名")
-    RANDOM = "random", _("随机抽查")
 
 
 class PlanItem(models.Model):

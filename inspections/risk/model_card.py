@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from backend.errors import Problem
+from backend.exceptions import NotFound
 from credit.access import require_role
 from credit.models import Region, StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
@@ -124,7 +124,7 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
     else:
         row = RiskModelVersion.objects.filter(status=RiskModelStatus.ACTIVE).first()
         if row is None:
-            raise Problem(404, "no_model", ERR_NO_MODEL)
+            raise NotFound("no_model", ERR_NO_MODEL)
     holdout = row.metrics.get("holdout", {})
     segments = row.metrics.get("segments", {})
     league_rows = segments.get("league", [])

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Conflict, Invalid, NotFound
 from credit.access import code_in_scope, region_prefix, region_scope_q, require_role
 from credit.models import Region, StaffProfile, StaffRole
 from inspections.models import (
@@ -93,7 +93,7 @@ def access_plan_region(user: AbstractBaseUser, region_code: str) -> Region:
     require_role(user, *PLANNER_ROLES)
     region = Region.objects.filter(code=region_code).first()
     if region is None or not code_in_scope(user, region.code):
-        raise Problem(404, "region_not_found", ERR_REGION_NOT_FOUND)
+        raise NotFound("region_not_found", ERR_REGION_NOT_FOUND)
     return region
 
 
@@ -105,20 +105,20 @@ def access_plan(user: AbstractBaseUser, plan_id: int) -> InspectionPlan:
         .first()
     )
     if plan is None:
-        raise Problem(404, "plan_not_found", ERR_PLAN_NOT_FOUND)
+        raise NotFound("plan_not_found", ERR_PLAN_NOT_FOUND)
     return plan
 
 
 def _check_request(*, capacity: int, start: date, random_share: float) -> None:
     today = timezone.localdate()
     if start < today:
-        raise Problem(422, "start_in_past", ERR_START_IN_PAST)
+        raise Invalid("start_in_past", ERR_START_IN_PAST)
     if start > today + timedelta(days=MAX_DAYS_AHEAD):
-        raise Problem(422, "start_too_far", ERR_START_TOO_FAR)
+        raise Invalid("start_too_far", ERR_START_TOO_FAR)
     if not 1 <= capacity <= MAX_CAPACITY:
-        raise Problem(422, "invalid_capacity", ERR_CAPACITY.format(max=MAX_CAPACITY))
+        raise Invalid("invalid_capacity", ERR_CAPACITY.format(max=MAX_CAPACITY))
     if not 0.0 <= random_share <= 1.0:
-        raise Problem(422, "invalid_random_share", ERR_SHARE)
+        raise Invalid("invalid_random_share", ERR_SHARE)
 
 
 def plan_candidates(*, region: Region, start: date) -> dict[int, tuple[Candidate, ProjectInfo]]:
@@ -250,9 +250,7 @@ class _Dispatcher:
             if any(project.region_id.startswith(prefix) for prefix in prefixes)
         ]
         if not covering:
-            raise Problem(
-                409, "no_inspector_for_region", ERR_NO_INSPECTOR.format(project=project.name)
-            )
+            raise Conflict("no_inspector_for_region", ERR_NO_INSPECTOR.format(project=project.name))
         chosen = min(covering, key=lambda inspector_id: (self.load[inspector_id], inspector_id))
         self.load[chosen] += 1
         return self.by_id[chosen]
@@ -285,7 +283,7 @@ def plan_approve(
 
 def _plan_row(preview: PlanPreview, user: AbstractBaseUser) -> InspectionPlan:
     if InspectionPlan.objects.filter(region=preview.region, start_date=preview.start).exists():
-        raise Problem(409, "plan_exists", ERR_PLAN_EXISTS)
+        raise Conflict("plan_exists", ERR_PLAN_EXISTS)
     plan = validated(
         InspectionPlan(
             region=preview.region,
@@ -304,7 +302,7 @@ def _plan_row(preview: PlanPreview, user: AbstractBaseUser) -> InspectionPlan:
         with transaction.atomic():
             plan.save()
     except IntegrityError as error:  # approved concurrently by someone else
-        raise Problem(409, "plan_exists", ERR_PLAN_EXISTS) from error
+        raise Conflict("plan_exists", ERR_PLAN_EXISTS) from error
     return plan
 
 

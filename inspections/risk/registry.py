@@ -22,12 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import SYSTEM_ACTOR, actor_name, audit_append
-from backend.errors import Problem
+from backend.exceptions import Conflict, NotFound, Unavailable
 from backend.queueing import enqueue_on_commit
 from backend.storage import get_store
 from credit.access import require_role
 from credit.models import StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
+from inspections.task_names import SCORE_RISK_TASK
 from ml import persistence
 from ml.model import TrainedModel
 
@@ -128,7 +129,7 @@ def access_version(version: str, *, for_update: bool = False) -> RiskModelVersio
         queryset = queryset.select_for_update()
     row = queryset.filter(version=version).first()
     if row is None:
-        raise Problem(404, "unknown_model_version", ERR_VERSION_NOT_FOUND)
+        raise NotFound("unknown_model_version", ERR_VERSION_NOT_FOUND)
     return row
 
 
@@ -157,10 +158,8 @@ def _activate(row: RiskModelVersion, *, user: AbstractBaseUser, action: str) -> 
         object_id=row.version,
         payload={"previous": previous.version if previous else None},
     )
-    from inspections.tasks import score_risk
-
     # Scores must follow the model the credit blend claims to use.
-    enqueue_on_commit(score_risk)
+    enqueue_on_commit(SCORE_RISK_TASK)
     return row
 
 
@@ -181,7 +180,7 @@ def risk_model_rollback(*, user: AbstractBaseUser, version: str) -> RiskModelVer
     require_role(user, StaffRole.ADMIN)
     row = access_version(version, for_update=True)
     if row.status != RiskModelStatus.ACTIVE:
-        raise Problem(409, "model_not_active", ERR_NOT_ACTIVE)
+        raise Conflict("model_not_active", ERR_NOT_ACTIVE)
     previous = (
         RiskModelVersion.objects.select_for_update()
         .filter(status=RiskModelStatus.RETIRED, promoted_at__isnull=False)
@@ -189,7 +188,7 @@ def risk_model_rollback(*, user: AbstractBaseUser, version: str) -> RiskModelVer
         .first()
     )
     if previous is None:
-        raise Problem(409, "no_previous_model", ERR_NO_PREVIOUS)
+        raise Conflict("no_previous_model", ERR_NO_PREVIOUS)
     return _activate(previous, user=user, action="risk_model.rolled_back")
 
 
@@ -198,7 +197,7 @@ def _loaded(version: str, key: str) -> TrainedModel:
     # Keyed by version and key: a version's artifact never changes once registered.
     data = get_store().read_bytes(key, max_bytes=MAX_ARTIFACT_BYTES)
     if data is None:
-        raise Problem(503, "model_artifact_missing", ERR_ARTIFACT_MISSING.format(key=key))
+        raise Unavailable("model_artifact_missing", ERR_ARTIFACT_MISSING.format(key=key))
     return persistence.loads(data)
 
 

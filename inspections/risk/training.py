@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Conflict
 from inspections.models import RiskModelVersion
 from inspections.risk.features_orm import compounds_by_day, event_tables
 from inspections.risk.registry import risk_model_register
@@ -78,9 +78,7 @@ def risk_model_train(
             compounds_at=compounds_at,
         )
     except ValueError as error:  # too few violations or clean visits among the labels
-        raise Problem(
-            409, "not_enough_labels", ERR_NOT_ENOUGH_LABELS.format(detail=error)
-        ) from error
+        raise Conflict("not_enough_labels", ERR_NOT_ENOUGH_LABELS.format(detail=error)) from error
     progress(f"模型 {model.version}：计算分组指标与漂移基准 segments and drift reference …")
     segments = holdout_segments(model, tables_at(tables, holdout, compounds_at), holdout)
     latest = max(train_cutoffs)
@@ -101,15 +99,11 @@ def usable_cutoffs(tables: EventTables, *, last_day: date) -> tuple[list[date], 
     train_cutoffs, holdout = plan_cutoffs(last_day)
     days = to_days(tables.inspections["date"])
     if len(days) == 0:
-        raise Problem(
-            409, "not_enough_history", ERR_NOT_ENOUGH_HISTORY.format(days=MIN_HISTORY_DAYS)
-        )
+        raise Conflict("not_enough_history", ERR_NOT_ENOUGH_HISTORY.format(days=MIN_HISTORY_DAYS))
     earliest = days.min().astype(date) + timedelta(days=MIN_HISTORY_DAYS)
     usable = [cutoff for cutoff in train_cutoffs if cutoff >= earliest]
     if not usable:
-        raise Problem(
-            409, "not_enough_history", ERR_NOT_ENOUGH_HISTORY.format(days=MIN_HISTORY_DAYS)
-        )
+        raise Conflict("not_enough_history", ERR_NOT_ENOUGH_HISTORY.format(days=MIN_HISTORY_DAYS))
     return usable, holdout
 
 

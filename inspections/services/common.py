@@ -10,7 +10,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from backend.errors import Problem
+from backend.exceptions import Conflict, Invalid
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -56,20 +56,21 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_conflict() -> Problem:
-    return Problem(409, "idempotency_conflict", ERR_IDEMPOTENCY_CONFLICT)
+def idempotency_conflict() -> Conflict:
+    return Conflict("idempotency_conflict", ERR_IDEMPOTENCY_CONFLICT)
 
 
 def validated(obj: ModelT) -> ModelT:
-    """`full_clean()` before save, with a model error turned into a 422 problem. Uniqueness is
+    """`full_clean()` before save, with a model error turned into a domain error naming each
+    field (the interface answers 422 with the fields in the body). Uniqueness is
     left to the database constraint, which the callers catch under their row lock."""
     try:
         obj.full_clean(validate_unique=False)
     except ValidationError as exc:
-        errors = [
-            {"loc": ["body", field], "msg": str(message)}
+        fields = [
+            (field, str(message))
             for field, messages in exc.message_dict.items()
             for message in messages
         ]
-        raise Problem(422, "validation_error", ERR_INVALID, errors=errors) from exc
+        raise Invalid("validation_error", ERR_INVALID, fields=fields) from exc
     return obj

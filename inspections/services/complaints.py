@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Conflict, Invalid
 from inspections.access import access_project_for_staff
 from inspections.models import Complaint, InspectionTask, TaskKind
 from inspections.services.common import validated
@@ -35,10 +35,10 @@ def complaint_register(
     with transaction.atomic():
         project = access_project_for_staff(user, project_id)
         if received_at > timezone.now():
-            raise Problem(422, "received_in_future", ERR_RECEIVED_IN_FUTURE)
+            raise Invalid("received_in_future", ERR_RECEIVED_IN_FUTURE)
         inspector = least_loaded_inspector(project=project)
         if inspector is None:
-            raise Problem(409, "no_inspector_for_region", ERR_NO_INSPECTOR)
+            raise Conflict("no_inspector_for_region", ERR_NO_INSPECTOR)
         task: InspectionTask = task_create(
             project=project,
             assignee=inspector,

@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Conflict, Invalid
 from credit.rulebook import KIND_BAD
 from credit.selectors import active_rulebook
 from inspections.access import (
@@ -103,7 +103,7 @@ def inspection_put(
         project = access_project_for_inspector(user, project_id)
         task = access_task_for_inspector(user, task_id) if task_id is not None else None
         if task is not None and task.project_id != project.id:
-            raise Problem(422, "task_project_mismatch", ERR_TASK_PROJECT_MISMATCH)
+            raise Invalid("task_project_mismatch", ERR_TASK_PROJECT_MISMATCH)
         inspection = validated(
             Inspection(
                 uuid=inspection_uuid,
@@ -183,7 +183,7 @@ def finding_put(
         if existing is not None:
             return Written(_replayed_finding(existing, inspection, body_sha256), created=False)
         if inspection.status == InspectionStatus.SUBMITTED:
-            raise Problem(409, "inspection_submitted", ERR_INSPECTION_SUBMITTED)
+            raise Conflict("inspection_submitted", ERR_INSPECTION_SUBMITTED)
         _check_against_rulebook(violation_code, len(photos))
         finding = validated(
             Finding(
@@ -205,7 +205,7 @@ def finding_put(
         except IntegrityError:
             winner = Finding.objects.select_for_update().filter(uuid=finding_uuid).first()
             if winner is None:
-                raise Problem(409, "photo_uuid_taken", ERR_PHOTO_UUID_TAKEN) from None
+                raise Conflict("photo_uuid_taken", ERR_PHOTO_UUID_TAKEN) from None
             return Written(_replayed_finding(winner, inspection, body_sha256), created=False)
     return Written(finding, created=True)
 
@@ -229,13 +229,10 @@ def _photo_rows(finding: Finding, photos: Sequence[PhotoSlot]) -> list[Photo]:
 def _check_against_rulebook(violation_code: str, photo_count: int) -> None:
     rule = active_rulebook().rulebook.rule(violation_code)
     if rule is None or rule.kind != KIND_BAD:
-        raise Problem(
-            422, "unknown_violation_code", ERR_UNKNOWN_VIOLATION.format(code=violation_code)
-        )
+        raise Invalid("unknown_violation_code", ERR_UNKNOWN_VIOLATION.format(code=violation_code))
     minimum = rule.min_photos or 1
     if photo_count < minimum:
-        raise Problem(
-            422,
+        raise Invalid(
             "too_few_photos",
             ERR_TOO_FEW_PHOTOS.format(code=violation_code, minimum=minimum, count=photo_count),
             min_photos=minimum,
@@ -277,7 +274,7 @@ def inspection_submit(
                 raise idempotency_conflict()
             return inspection
         if finished_at < inspection.started_at:
-            raise Problem(422, "finished_before_start", ERR_FINISHED_BEFORE_START)
+            raise Invalid("finished_before_start", ERR_FINISHED_BEFORE_START)
         _check_everything_arrived(inspection, set(finding_uuids))
         now = timezone.now()
         inspection.status = InspectionStatus.SUBMITTED
@@ -296,11 +293,11 @@ def _check_everything_arrived(inspection: Inspection, declared: set[UUID]) -> No
     on_server = set(inspection.findings.values_list("uuid", flat=True))
     missing = sorted(str(u) for u in declared - on_server)
     if missing:
-        raise Problem(409, "findings_missing", ERR_FINDINGS_MISSING, missing_findings=missing)
+        raise Conflict("findings_missing", ERR_FINDINGS_MISSING, missing_findings=missing)
     unexpected = sorted(str(u) for u in on_server - declared)
     if unexpected:
-        raise Problem(
-            409, "findings_unexpected", ERR_FINDINGS_UNEXPECTED, unexpected_findings=unexpected
+        raise Conflict(
+            "findings_unexpected", ERR_FINDINGS_UNEXPECTED, unexpected_findings=unexpected
         )
     missing_photos = sorted(
         str(u)
@@ -309,7 +306,7 @@ def _check_everything_arrived(inspection: Inspection, declared: set[UUID]) -> No
         .values_list("uuid", flat=True)
     )
     if missing_photos:
-        raise Problem(409, "photos_missing", ERR_PHOTOS_MISSING, missing_photos=missing_photos)
+        raise Conflict("photos_missing", ERR_PHOTOS_MISSING, missing_photos=missing_photos)
 
 
 def _close_task(inspection: Inspection, *, has_findings: bool) -> None:

@@ -19,12 +19,20 @@ from inspections.images import (
     NEAR_DUPLICATE_MAX_DISTANCE,
     PhotoRejected,
     ProcessedPhoto,
+    analyse_photo,
     evidence_flags,
     phash_distance,
-    process_photo,
 )
 from inspections.models import Photo, PhotoState, Upload, UploadState
-from inspections.services.uploads import original_key, part_key, parts_prefix, read_parts
+from inspections.object_keys import (
+    display_key,
+    original_key,
+    part_key,
+    parts_prefix,
+    photo_prefix,
+    thumb_key,
+)
+from inspections.services.uploads import read_parts
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +42,6 @@ DISPLAY_CONTENT_TYPE = "image/jpeg"
 REUSE_LOOKBACK = timedelta(days=730)
 REJECTION_CHECKSUM = "checksum_mismatch"
 REJECTION_DETAIL_CHECKSUM = "the assembled parts do not match the verified SHA-256"
-
-
-def display_key(photo: Photo) -> str:
-    return f"photos/{photo.uuid}/display.jpg"
-
-
-def thumb_key(photo: Photo) -> str:
-    return f"photos/{photo.uuid}/thumb.jpg"
 
 
 def photo_process(*, photo_id: int) -> Photo | None:
@@ -57,7 +57,7 @@ def photo_process(*, photo_id: int) -> Photo | None:
     if data is None:
         return _reopen_slot(photo)
     try:
-        processed = process_photo(data)
+        processed = analyse_photo(data)
     except PhotoRejected as rejection:
         return _reject(photo, code=str(rejection.code), detail=rejection.detail)
     return _accept(photo, processed)
@@ -117,7 +117,7 @@ def _reject(photo: Photo, *, code: str, detail: str) -> Photo:
     """Refused bytes leave nothing behind: original, parts and derivatives are deleted first,
     then the slot records why."""
     store = get_store()
-    store.delete_prefix(f"photos/{photo.uuid}/")
+    store.delete_prefix(photo_prefix(photo.uuid))
     for upload_id in photo.uploads.exclude(parts=[]).values_list("id", flat=True):
         store.delete_prefix(parts_prefix(upload_id))
     with transaction.atomic():
@@ -136,7 +136,7 @@ def _reject(photo: Photo, *, code: str, detail: str) -> Photo:
 
 def _accept(photo: Photo, processed: ProcessedPhoto) -> Photo:
     store = get_store()
-    display, thumb = display_key(photo), thumb_key(photo)
+    display, thumb = display_key(photo.uuid), thumb_key(photo.uuid)
     store.put_bytes(display, processed.display.jpeg, content_type=DISPLAY_CONTENT_TYPE)
     store.put_bytes(thumb, processed.thumbnail.jpeg, content_type=DISPLAY_CONTENT_TYPE)
     Photo.objects.filter(id=photo.id, state=PhotoState.RECEIVED).update(

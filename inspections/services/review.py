@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.audit import actor_name, audit_append
-from backend.errors import Problem
+from backend.exceptions import Conflict, Invalid
 from credit.models import RecordSource
 from credit.services import record_create, today_local
 from inspections.access import access_finding_for_reviewer
@@ -45,7 +45,7 @@ def finding_review(
     """Confirm or reject a submitted finding. The same decision again is a no-op (a resent
     form); a different one on a reviewed finding is 409."""
     if decision not in (DECISION_CONFIRM, DECISION_REJECT):
-        raise Problem(422, "unknown_decision", ERR_UNKNOWN_DECISION)
+        raise Invalid("unknown_decision", ERR_UNKNOWN_DECISION)
     comment = comment.strip()
     with transaction.atomic():
         finding = access_finding_for_reviewer(user, finding_uuid, for_update=True)
@@ -53,15 +53,14 @@ def finding_review(
         if finding.review_status != ReviewStatus.PENDING:
             if finding.review_status == wanted:
                 return ReviewOutcome(finding, finding.credit_record_id)
-            raise Problem(
-                409,
+            raise Conflict(
                 "already_reviewed",
                 ERR_ALREADY_REVIEWED.format(status=finding.get_review_status_display()),
             )
         if finding.inspection.status != InspectionStatus.SUBMITTED:
-            raise Problem(409, "inspection_not_submitted", ERR_NOT_SUBMITTED)
+            raise Conflict("inspection_not_submitted", ERR_NOT_SUBMITTED)
         if decision == DECISION_REJECT and not comment:
-            raise Problem(422, "comment_required", ERR_COMMENT_REQUIRED)
+            raise Invalid("comment_required", ERR_COMMENT_REQUIRED)
         if decision == DECISION_CONFIRM:
             finding.credit_record_id = _credit_record_for(finding, user=user, comment=comment)
         finding.review_status = wanted
@@ -98,7 +97,7 @@ def _credit_record_for(finding: Finding, *, user: AbstractBaseUser, comment: str
     day = timezone.localdate(finding.observed_at)
     enterprise = managing_enterprise_on(project=inspection.project, day=day)
     if enterprise is None:
-        raise Problem(409, "no_managing_enterprise", ERR_NO_ENTERPRISE.format(day=day))
+        raise Conflict("no_managing_enterprise", ERR_NO_ENTERPRISE.format(day=day))
     facts = _facts(finding, comment)
     complaint = _complaint_of(finding)
     if complaint is not None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from backend.audit import SYSTEM_ACTOR, audit_append
-from backend.errors import Problem
+from backend.exceptions import Invalid
 from credit.access import region_prefix
 from credit.models import StaffProfile, StaffRole
 from inspections.models import (
@@ -69,9 +69,9 @@ def task_create(
     plan_id: int | None = None,
 ) -> InspectionTask:
     if assignee.role != StaffRole.INSPECTOR:
-        raise Problem(422, "assignee_not_inspector", ERR_ASSIGNEE_NOT_INSPECTOR)
+        raise Invalid("assignee_not_inspector", ERR_ASSIGNEE_NOT_INSPECTOR)
     if not inspector_covers_region(inspector=assignee, region_code=project.region_id):
-        raise Problem(422, "assignee_out_of_region", ERR_ASSIGNEE_OUT_OF_REGION)
+        raise Invalid("assignee_out_of_region", ERR_ASSIGNEE_OUT_OF_REGION)
     task = validated(
         InspectionTask(
             project=project,

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.http import UnreadablePostError
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.exceptions import Conflict, IntegrityFailed, Invalid, TooLarge, UnsupportedType
 from backend.queueing import enqueue_on_commit
 from backend.storage import StorageError, get_store
 from inspections.access import (
@@ -33,7 +33,8 @@ from inspections.access import (
     not_found,
 )
 from inspections.models import ALLOWED_PHOTO_TYPES, Photo, PhotoState, Upload, UploadState
-from inspections.tasks import process_photo
+from inspections.object_keys import part_key, parts_prefix
+from inspections.task_names import PROCESS_PHOTO_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -57,20 +58,6 @@ ERR_OFFSET_MISMATCH = "上传偏移量 {offset} 与服务器记录的 {current} 
 ERR_PAST_END = "本次数据超出了登记的上传长度。"
 
 
-def part_key(upload_id: UUID, start: int, end: int) -> str:
-    # Zero-padded so that listing order is byte order; the end is part of the key so two
-    # racing PATCHes from the same offset never overwrite each other's part.
-    return f"uploads/{upload_id}/{start:010d}-{end:010d}"
-
-
-def parts_prefix(upload_id: UUID) -> str:
-    return f"uploads/{upload_id}/"
-
-
-def original_key(photo_uuid: UUID) -> str:
-    return f"photos/{photo_uuid}/original"
-
-
 # --- creation -----------------------------------------------------------------------------
 
 
@@ -89,20 +76,16 @@ def upload_create(
         if photo.state in (PhotoState.RECEIVED, PhotoState.PROCESSED, PhotoState.REJECTED):
             return _finished_upload_of(photo)
         if content_type not in ALLOWED_PHOTO_TYPES:
-            raise Problem(
-                415,
+            raise UnsupportedType(
                 "unsupported_media_type",
                 ERR_TYPE_NOT_ALLOWED.format(content_type=content_type),
             )
         if length < 1:
-            raise Problem(422, "empty_file", ERR_EMPTY)
+            raise Invalid("empty_file", ERR_EMPTY)
         if length > settings.MAX_PHOTO_BYTES:
-            raise Problem(
-                413, "photo_too_large", ERR_TOO_LARGE.format(limit=settings.MAX_PHOTO_BYTES)
-            )
+            raise TooLarge("photo_too_large", ERR_TOO_LARGE.format(limit=settings.MAX_PHOTO_BYTES))
         if length != photo.declared_size:
-            raise Problem(
-                460,
+            raise IntegrityFailed(
                 "checksum_mismatch",
                 ERR_SIZE_MISMATCH.format(length=length, declared=photo.declared_size),
             )
@@ -166,14 +149,13 @@ def upload_append(
     mismatch, 460 when the finished upload does not match its slot (the upload ends)."""
     upload = upload_get(user=user, upload_id=upload_id)
     if upload.offset != offset:
-        raise Problem(
-            409,
+        raise Conflict(
             "offset_mismatch",
             ERR_OFFSET_MISMATCH.format(offset=offset, current=upload.offset),
             upload_offset=upload.offset,
         )
     if offset + content_length > upload.length:
-        raise Problem(413, "past_upload_length", ERR_PAST_END)
+        raise TooLarge("past_upload_length", ERR_PAST_END)
     if upload.state == UploadState.COMPLETED or content_length == 0:
         return AppendResult.of(upload)
     position, remaining = offset, content_length
@@ -225,8 +207,7 @@ def _commit_part(upload_id: UUID, *, start: int, end: int, key: str) -> Upload:
             return upload
     # Another PATCH from the same offset won (a retry racing the request it replaced).
     _forget_part(upload, key)
-    raise Problem(
-        409,
+    raise Conflict(
         "offset_mismatch",
         ERR_OFFSET_MISMATCH.format(offset=start, current=upload.offset),
         upload_offset=upload.offset,
@@ -268,15 +249,14 @@ def _complete(
     photo = upload.photo
     if size != photo.declared_size or digest.hexdigest() != photo.declared_sha256:
         _discard(upload)
-        raise Problem(460, "checksum_mismatch", ERR_CHECKSUM_MISMATCH)
+        raise IntegrityFailed("checksum_mismatch", ERR_CHECKSUM_MISMATCH)
     with transaction.atomic():
         locked = Upload.objects.select_for_update().get(id=upload.id)
         if locked.state != UploadState.ACTIVE or locked.offset != position:
             if locked.state == UploadState.COMPLETED:
                 return AppendResult.of(locked)
             _forget_part(locked, key)
-            raise Problem(
-                409,
+            raise Conflict(
                 "offset_mismatch",
                 ERR_OFFSET_MISMATCH.format(offset=position, current=locked.offset),
                 upload_offset=locked.offset,
@@ -306,7 +286,7 @@ def queue_processing_on_commit(photo_id: int) -> None:
     """Like `delay_on_commit`, but a broker outage after the commit only logs: the photo is
     `received` in the database, which is the outbox `sweep_photos` reads, and the client's
     upload has succeeded, so it must not see an error."""
-    enqueue_on_commit(process_photo, photo_id)
+    enqueue_on_commit(PROCESS_PHOTO_TASK, photo_id)
 
 
 def _hash_of_parts(keys: list[str]) -> tuple["hashlib._Hash", int]:

@@ -40,7 +40,7 @@ def published_firms(settings):
     """Two firms, one blacklisted, in a published snapshot (made before the browser starts:
     Playwright's event loop makes the ORM refuse synchronous calls afterwards)."""
     from credit.publication import snapshot_publish
-    from credit.recompute import recompute_enterprise
+    from credit.recompute.firm import recompute_enterprise
     from credit.services import blacklist_approve, blacklist_propose, record_create
 
     settings.STORAGES = {

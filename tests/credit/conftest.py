@@ -120,7 +120,7 @@ def publish(actor=None):
 
 
 def rescore(enterprise):
-    from credit.recompute import recompute_enterprise
+    from credit.recompute.firm import recompute_enterprise
 
     return recompute_enterprise(enterprise_id=enterprise.id)
 

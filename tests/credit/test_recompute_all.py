@@ -8,7 +8,6 @@ from django.test import override_settings
 
 from backend.audit import verify_audit_chain
 from backend.models import AuditEntry
-from credit import recompute
 from credit.models import (
     BlacklistEntry,
     BlacklistStatus,
@@ -17,7 +16,9 @@ from credit.models import (
     EnterpriseScore,
     RecordStatus,
 )
-from credit.recompute import FULL_RECOMPUTE_ACTION, recompute_all, recompute_enterprise
+from credit.recompute import bulk_read, full
+from credit.recompute.firm import recompute_enterprise
+from credit.recompute.full import FULL_RECOMPUTE_ACTION, recompute_all
 from credit.selectors import active_rulebook
 from credit.services import blacklist_approve, blacklist_propose, risk_update
 from tests.credit.conftest import DECIDED, new_record, rescore
@@ -261,7 +262,7 @@ def test_a_failure_part_way_leaves_no_partial_write(varied_firms, monkeypatch):
         raise RuntimeError("database went away")
 
     # The last step of the write transaction: every row and proposal is written by then.
-    monkeypatch.setattr(recompute, "_record_run", fail)
+    monkeypatch.setattr(full, "record_run", fail)
     with pytest.raises(RuntimeError):
         recompute_all()
 
@@ -272,18 +273,18 @@ def test_a_row_flagged_after_the_read_is_left_to_the_per_firm_path(
     firm, reviewer, clock, no_window
 ):
     rescore(firm)
-    original = recompute._open_blacklist_entries
+    original = bulk_read.open_blacklist_entries
 
     def record_arrives_after_the_records_were_read(cursor, enterprise_ids):
         new_record(firm, "FEE-UNLISTED", reviewer)  # flags the score row in its transaction
         return original(cursor, enterprise_ids)
 
     EnterpriseScore.objects.filter(pk=firm.pk).update(rulebook_version="older")  # make it stale
-    recompute._open_blacklist_entries = record_arrives_after_the_records_were_read
+    bulk_read.open_blacklist_entries = record_arrives_after_the_records_were_read
     try:
         summary = recompute_all()
     finally:
-        recompute._open_blacklist_entries = original
+        bulk_read.open_blacklist_entries = original
 
     score = EnterpriseScore.objects.get(pk=firm.pk)
     assert summary.refreshed == 1
@@ -296,14 +297,14 @@ def test_a_score_row_created_after_the_read_is_left_to_the_per_firm_path(
     never_scored = EnterpriseFactory()
     new_record(never_scored, "SANITATION", reviewer)
     EnterpriseScore.objects.all().delete()  # neither firm has a score row when the run reads
-    original = recompute._open_blacklist_entries
+    original = bulk_read.open_blacklist_entries
 
     def record_arrives_after_the_records_were_read(cursor, enterprise_ids):
         new_record(firm, "FEE-UNLISTED", reviewer)  # the flagger creates firm's score row
         return original(cursor, enterprise_ids)
 
     monkeypatch.setattr(
-        recompute, "_open_blacklist_entries", record_arrives_after_the_records_were_read
+        bulk_read, "open_blacklist_entries", record_arrives_after_the_records_were_read
     )
     summary = recompute_all()
 

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from backend.errors import Problem
+from backend.errors import status_for
+from backend.exceptions import DomainError
 from backend.models import AuditEntry
 from credit.models import EnterpriseRisk, EnterpriseScore, SnapshotEntry
 from credit.selectors import active_rulebook
-from credit.services import RISK_BATCH, RiskRow, risks_update
+from credit.services.risk import RISK_BATCH, RiskRow, risks_update
 from credit.tender_auth import tender_client_create
 from tests.credit.conftest import new_record, publish
 from tests.credit.test_tender_api import call
@@ -145,14 +146,14 @@ def test_a_complete_run_withdraws_the_estimate_of_a_firm_it_did_not_score(
 
 
 def test_a_run_with_an_impossible_probability_stores_nothing(firm, clock):
-    with pytest.raises(Problem) as error:
+    with pytest.raises(DomainError) as error:
         risks_update(
             risks=[RiskRow(enterprise_id=firm.id, probability=1.5)],
             model_version="m1",
             population_mean=0.2,
         )
 
-    assert error.value.status == 422
+    assert status_for(error.value) == 422
     assert not EnterpriseRisk.objects.exists()
 
 

@@ -22,7 +22,9 @@ from credit.models import (
     Snapshot,
 )
 from credit.publication import snapshot_content_chunks
-from credit.recompute import recompute_all, recompute_dirty, recompute_enterprise
+from credit.recompute.firm import recompute_enterprise
+from credit.recompute.full import recompute_all
+from credit.recompute.sweep import recompute_dirty
 from credit.rulebook import default_rulebook_data
 from credit.selectors import active_rulebook, backbone_candidates
 from credit.services import (
@@ -147,7 +149,7 @@ def test_the_hash_covers_the_canonical_content_and_repeats_for_equal_content(fir
 def test_blacklist_exit_when_the_serious_record_expires(
     firm, reviewer, second_reviewer, clock, no_window
 ):
-    from credit.recompute import activate_due_records
+    from credit.recompute.clock import activate_due_records
     from credit.services import blacklist_approve, blacklist_propose
 
     new_record(firm, "UNREGISTERED", reviewer)  # serious, 24 months

@@ -7,7 +7,7 @@ from credit.tasks import (
     activate_due_records_task,
     publish_snapshot_task,
     recompute_dirty_task,
-    recompute_enterprise,
+    recompute_enterprise_task,
 )
 from tests.credit.conftest import new_record
 
@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 def test_recompute_enterprise_twice_gives_the_same_row(firm, reviewer, clock, no_window):
     new_record(firm, "FEE-UNLISTED", reviewer)
 
-    recompute_enterprise(firm.id)
+    recompute_enterprise_task(firm.id)
     first = EnterpriseScore.objects.values().get(pk=firm.pk)
-    recompute_enterprise(firm.id)
+    recompute_enterprise_task(firm.id)
     second = EnterpriseScore.objects.values().get(pk=firm.pk)
 
     assert first["score"] == second["score"] == 90
@@ -29,7 +29,7 @@ def test_recompute_enterprise_twice_gives_the_same_row(firm, reviewer, clock, no
 
 
 def test_recompute_of_a_missing_enterprise_is_logged_not_raised(caplog):
-    recompute_enterprise(999_999)
+    recompute_enterprise_task(999_999)
 
     assert "no longer exists" in caplog.text
 
@@ -60,7 +60,7 @@ def test_a_broker_outage_after_commit_leaves_the_flag_for_the_sweeper(
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis unreachable")
 
-    monkeypatch.setattr(recompute_enterprise, "delay", broker_down)
+    monkeypatch.setattr(recompute_enterprise_task, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         new_record(firm, "FEE-UNLISTED", reviewer)
 
@@ -70,26 +70,26 @@ def test_a_broker_outage_after_commit_leaves_the_flag_for_the_sweeper(
 
 
 def test_sweeper_takes_the_bulk_path_for_a_flood_and_batches_otherwise(monkeypatch):
-    from credit import recompute
     from credit.models import EnterpriseScore
+    from credit.recompute import full, sweep
     from tests.factories import EnterpriseFactory
 
     EnterpriseFactory.create_batch(6)
-    recompute.recompute_all()
+    full.recompute_all()
     EnterpriseScore.objects.update(dirty=True)
 
     # A flood (more flags than the threshold): one vectorised pass clears every flag.
-    monkeypatch.setattr(recompute, "BULK_RECOMPUTE_THRESHOLD", 3)
-    flood = recompute.recompute_pending()
+    monkeypatch.setattr(sweep, "BULK_RECOMPUTE_THRESHOLD", 3)
+    flood = sweep.recompute_pending()
     assert flood.more_waiting is False
     assert EnterpriseScore.objects.filter(dirty=True).count() == 0
 
     # A trickle: batches of DIRTY_BATCH, and a full batch asks to be run again.
     EnterpriseScore.objects.update(dirty=True)
-    monkeypatch.setattr(recompute, "BULK_RECOMPUTE_THRESHOLD", 100)
-    monkeypatch.setattr(recompute, "DIRTY_BATCH", 4)
-    first = recompute.recompute_pending()
+    monkeypatch.setattr(sweep, "BULK_RECOMPUTE_THRESHOLD", 100)
+    monkeypatch.setattr(sweep, "DIRTY_BATCH", 4)
+    first = sweep.recompute_pending()
     assert (first.recomputed, first.more_waiting) == (4, True)
-    second = recompute.recompute_pending()
+    second = sweep.recompute_pending()
     assert (second.recomputed, second.more_waiting) == (2, False)
     assert EnterpriseScore.objects.filter(dirty=True).count() == 0

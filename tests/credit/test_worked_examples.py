@@ -6,7 +6,7 @@ import pytest
 
 from backend.audit import verify_audit_chain
 from credit.models import BlacklistEntry, BlacklistStatus, RecordStatus
-from credit.recompute import activate_due_records
+from credit.recompute.clock import activate_due_records
 from credit.services import (
     blacklist_approve,
     blacklist_propose,

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 
 from credit.models import CreditRecord, Enterprise, RecordSource, Snapshot, SnapshotEntry
 from credit.publication import snapshot_content_chunks, snapshot_publish
-from credit.recompute import record_input
+from credit.score_inputs import record_input
 from credit.scoring import score_enterprise
 from credit.selectors import active_rulebook
 from credit.services import record_create, today_local

@@ -13,8 +13,9 @@ import requests
 
 from backend.storage import get_store
 from inspections.models import Photo, PhotoState, Upload
+from inspections.object_keys import part_key
 from inspections.services import photo_process
-from inspections.services.uploads import PART_BYTES, part_key
+from inspections.services.uploads import PART_BYTES
 from mobile_api.tus import STORAGE_RETRY_AFTER_S
 from tests.faults.control import wait_until
 from tests.faults.fingerprint import assert_same_end_state, reset_world, take_fingerprint

@@ -1,6 +1,6 @@
 """Hypothesis fuzzing of the two parsers of outside files, on mutated REAL files:
 
-- the photo pipeline (`inspections.images.process_photo`, then `photo_process` with the object
+- the photo pipeline (`inspections.images.analyse_photo`, then `photo_process` with the object
   store): phone-like JPEG (baseline and progressive, EXIF with GPS), PNG with transparency,
   WebP and HEIC. Only a `ProcessedPhoto` or a `PhotoRejected` may come out; a rejected photo
   leaves no object behind, an accepted one has metadata-free derivatives;
@@ -23,7 +23,7 @@ from PIL import Image
 from backend.models import AuditEntry
 from backend.storage import get_store
 from credit.models import Enterprise
-from inspections.images import PhotoRejected, ProcessedPhoto, RejectionCode, process_photo
+from inspections.images import PhotoRejected, ProcessedPhoto, RejectionCode, analyse_photo
 from inspections.models import Inspection, ManagementContract, PhotoState, Project
 from inspections.registry_import import ImportReport, registry_import
 from inspections.services import PhotoSlot, finding_put, photo_process
@@ -85,14 +85,14 @@ def assert_metadata_free_jpeg(data: bytes, max_side: int) -> None:
 
 @pytest.mark.parametrize("kind", sorted(real_photos()))
 def test_every_real_photo_is_accepted_before_it_is_damaged(kind):
-    processed = process_photo(real_photos()[kind])
+    processed = analyse_photo(real_photos()[kind])
 
     assert processed.gps_lat == pytest.approx(imagefactory.HOHHOT_LAT, abs=1e-4)
 
 
 def check_photo_outcome(data: bytes) -> None:
     try:
-        processed = process_photo(data)
+        processed = analyse_photo(data)
     except PhotoRejected as rejected:
         assert rejected.code in set(RejectionCode)
         return

@@ -27,10 +27,10 @@ from inspections.images import (
     PhotoRejected,
     ProcessedPhoto,
     RejectionCode,
+    analyse_photo,
     evidence_flags,
     haversine_m,
     phash_distance,
-    process_photo,
     sniff_format,
 )
 from tests.inspections.imagefactory import (
@@ -56,7 +56,7 @@ ONE_DEGREE_M = EARTH_RADIUS_M * math.pi / 180  # arc length of one degree on the
 
 def rejection(data: bytes, **kwargs: int) -> RejectionCode:
     with pytest.raises(PhotoRejected) as caught:
-        process_photo(data, **kwargs)
+        analyse_photo(data, **kwargs)
     return caught.value.code
 
 
@@ -120,7 +120,7 @@ def test_sniff_format_refuses_other_signatures(head):
 def test_jpeg_evidence_is_read_exactly():
     data = encode(halves(400, 200), "JPEG", exif=hohhot_exif(orientation=6))
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     assert photo.detected_format == "jpeg"
     assert (photo.original_width, photo.original_height) == (200, 400)
@@ -138,7 +138,7 @@ def test_capture_time_uses_offset_time_original_when_present():
         scene(64, 48), "JPEG", exif=exif_bytes(taken="2024:05:01 10:11:12", offset="-05:30")
     )
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     assert photo.capture_time == datetime(2024, 5, 1, 15, 41, 12, tzinfo=UTC)
     assert photo.capture_time.utcoffset() == -timedelta(hours=5, minutes=30)
@@ -148,7 +148,7 @@ def test_capture_time_uses_offset_time_original_when_present():
     "taken", ["0000:00:00 00:00:00", "2024:13:01 10:11:12", "2024-05-01 10:11:12", "    "]
 )
 def test_capture_time_is_none_when_the_camera_wrote_nonsense(taken):
-    photo = process_photo(encode(scene(64, 48), "JPEG", exif=exif_bytes(taken=taken)))
+    photo = analyse_photo(encode(scene(64, 48), "JPEG", exif=exif_bytes(taken=taken)))
 
     assert photo.capture_time is None
     assert photo.has_exif is True
@@ -159,7 +159,7 @@ def test_gps_south_and_west_and_below_sea_level_are_negative():
         lat=(33, 52, 4.2), lat_ref="S", lon=(70, 30, 0), lon_ref="W", alt_m=28.4, alt_ref=1
     )
 
-    photo = process_photo(encode(scene(64, 48), "JPEG", exif=exif))
+    photo = analyse_photo(encode(scene(64, 48), "JPEG", exif=exif))
 
     assert photo.gps_lat == pytest.approx(-33.867833, abs=1e-6)
     assert photo.gps_lon == pytest.approx(-70.5, abs=1e-6)
@@ -179,13 +179,13 @@ def test_gps_south_and_west_and_below_sea_level_are_negative():
     ids=["no-longitude", "bad-ref", "null-island", "beyond-pole", "bad-minutes", "two-parts"],
 )
 def test_unusable_gps_gives_no_position(exif):
-    photo = process_photo(encode(scene(64, 48), "JPEG", exif=exif))
+    photo = analyse_photo(encode(scene(64, 48), "JPEG", exif=exif))
 
     assert (photo.gps_lat, photo.gps_lon, photo.gps_alt_m) == (None, None, None)
 
 
 def test_photo_without_exif_has_no_evidence():
-    photo = process_photo(encode(scene(64, 48), "JPEG"))
+    photo = analyse_photo(encode(scene(64, 48), "JPEG"))
 
     assert photo.has_exif is False
     assert photo.capture_time is None
@@ -196,7 +196,7 @@ def test_photo_without_exif_has_no_evidence():
 def test_other_formats_carry_evidence_too(image_format):
     data = encode(halves(400, 200), image_format, exif=hohhot_exif(orientation=6))
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     assert photo.detected_format == {"PNG": "png", "WEBP": "webp", "HEIF": "heif"}[image_format]
     assert (photo.original_width, photo.original_height) == (200, 400)
@@ -218,7 +218,7 @@ def decoded(derivative_jpeg: bytes) -> Image.Image:
 def test_orientation_6_turns_a_landscape_into_a_portrait_with_the_left_edge_on_top():
     data = encode(halves(400, 200), "JPEG", quality=95, exif=exif_bytes(orientation=6))
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     display = decoded(photo.display.jpeg)
     assert display.size == (200, 400) == (photo.display.width, photo.display.height)
@@ -228,7 +228,7 @@ def test_orientation_6_turns_a_landscape_into_a_portrait_with_the_left_edge_on_t
 
 
 def test_phone_sized_jpeg_is_scaled_to_display_and_thumbnail_sizes():
-    photo = process_photo(phone_jpeg())
+    photo = analyse_photo(phone_jpeg())
 
     assert (photo.original_width, photo.original_height) == (3300, 2000)
     assert (photo.display.width, photo.display.height) == (1600, 970)
@@ -238,7 +238,7 @@ def test_phone_sized_jpeg_is_scaled_to_display_and_thumbnail_sizes():
 
 
 def test_small_photo_is_never_upscaled():
-    photo = process_photo(encode(scene(300, 200), "PNG"))
+    photo = analyse_photo(encode(scene(300, 200), "PNG"))
 
     assert (photo.display.width, photo.display.height) == (300, 200)
     assert (photo.thumbnail.width, photo.thumbnail.height) == (300, 200)
@@ -256,7 +256,7 @@ def test_derivatives_carry_no_metadata_at_all():
     )
     assert b"Exif" in data and b"13800000000" in data
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     for derivative in (photo.display, photo.thumbnail):
         image = Image.open(io.BytesIO(derivative.jpeg))
@@ -275,7 +275,7 @@ def test_embedded_colour_profile_is_converted_to_srgb_then_dropped():
     red = Image.new("RGB", (40, 30), (255, 0, 0))
     data = encode(red, "JPEG", quality=95, icc_profile=swapped_primaries_icc())
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     display = Image.open(io.BytesIO(photo.display.jpeg))
     assert "icc_profile" not in display.info
@@ -300,7 +300,7 @@ def test_embedded_colour_profile_is_converted_to_srgb_then_dropped():
     ids=["transparent", "grey-alpha", "palette", "16-bit-grey", "cmyk", "grey"],
 )
 def test_every_colour_mode_becomes_plain_rgb(image, image_format, expected_pixel):
-    photo = process_photo(encode(image, image_format))
+    photo = analyse_photo(encode(image, image_format))
 
     pixel = decoded(photo.display.jpeg).getpixel((20, 15))
     assert all(abs(got - want) <= 3 for got, want in zip(pixel, expected_pixel, strict=True))
@@ -309,7 +309,7 @@ def test_every_colour_mode_becomes_plain_rgb(image, image_format, expected_pixel
 def test_transparent_palette_entries_become_white():
     image = Image.new("RGB", (40, 30), (0, 128, 0)).convert("P", palette=ADAPTIVE)
 
-    photo = process_photo(encode(image, "PNG", transparency=image.getpixel((0, 0))))
+    photo = analyse_photo(encode(image, "PNG", transparency=image.getpixel((0, 0))))
 
     assert min(decoded(photo.display.jpeg).getpixel((20, 15))) >= 252
 
@@ -317,7 +317,7 @@ def test_transparent_palette_entries_become_white():
 def test_multi_picture_jpeg_is_accepted_whole():
     data = encode(scene(200, 100), "MPO", save_all=True, append_images=[scene(200, 100, seed=1)])
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     assert (photo.detected_format, photo.display.width) == ("jpeg", 200)
 
@@ -326,12 +326,12 @@ def test_multi_picture_jpeg_is_accepted_whole():
 
 
 def test_processing_is_deterministic():
-    assert process_photo(phone_jpeg()) == process_photo(phone_jpeg())
+    assert analyse_photo(phone_jpeg()) == analyse_photo(phone_jpeg())
 
 
 def test_phash_survives_reencoding_resizing_brightening_and_format_changes():
     original = scene(1200, 900, seed=7)
-    reference = process_photo(encode(original, "JPEG", quality=95)).phash
+    reference = analyse_photo(encode(original, "JPEG", quality=95)).phash
     variants = [
         encode(ImageEnhance.Brightness(original).enhance(1.15), "JPEG", quality=95),
         encode(original, "PNG"),
@@ -341,7 +341,7 @@ def test_phash_survives_reencoding_resizing_brightening_and_format_changes():
         encode(original, "HEIF"),
     ]
 
-    distances = [phash_distance(reference, process_photo(data).phash) for data in variants]
+    distances = [phash_distance(reference, analyse_photo(data).phash) for data in variants]
 
     assert max(distances) <= NEAR_DUPLICATE_MAX_DISTANCE
 
@@ -351,7 +351,7 @@ def test_phash_is_taken_after_orientation():
     stored_sideways = upright.transpose(Image.Transpose.ROTATE_90)
     data = encode(stored_sideways, "JPEG", quality=95, exif=exif_bytes(orientation=6))
 
-    photo = process_photo(data)
+    photo = analyse_photo(data)
 
     assert phash_distance(photo.phash, str(imagehash.phash(upright))) <= 4
     assert (
@@ -361,7 +361,7 @@ def test_phash_is_taken_after_orientation():
 
 
 def test_different_scenes_are_not_near_duplicates():
-    hashes = [process_photo(encode(scene(640, 480, seed=seed), "JPEG")).phash for seed in range(6)]
+    hashes = [analyse_photo(encode(scene(640, 480, seed=seed), "JPEG")).phash for seed in range(6)]
 
     distances = [phash_distance(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :]]
 
@@ -430,7 +430,7 @@ def test_headers_announcing_more_than_64_megapixels_are_bombs(data):
 def test_max_pixels_is_inclusive():
     data = encode(scene(100, 100), "PNG")
 
-    assert process_photo(data, max_pixels=10_000).original_width == 100
+    assert analyse_photo(data, max_pixels=10_000).original_width == 100
     assert rejection(data, max_pixels=9_999) == RejectionCode.DECOMPRESSION_BOMB
 
 
@@ -479,7 +479,7 @@ def test_zero_padding_up_to_the_limit_is_tolerated_and_beyond_it_is_not():
     data = small_jpeg()
 
     assert (
-        process_photo(data + bytes(TRAILING_PADDING_MAX)).sha256
+        analyse_photo(data + bytes(TRAILING_PADDING_MAX)).sha256
         == hashlib.sha256(data + bytes(TRAILING_PADDING_MAX)).hexdigest()
     )
     assert rejection(data + bytes(TRAILING_PADDING_MAX + 1)) == RejectionCode.POLYGLOT
@@ -506,7 +506,7 @@ def test_jpeg_with_a_broken_marker_is_corrupt():
 
 def outcome(data: bytes) -> ProcessedPhoto | RejectionCode:
     try:
-        return process_photo(data)
+        return analyse_photo(data)
     except PhotoRejected as rejected:
         assert rejected.code in set(RejectionCode)
         assert rejected.detail
@@ -573,7 +573,7 @@ def test_derivatives_fit_their_limits_and_never_grow(width, height, image_format
     exif = exif_bytes(orientation=orientation) if orientation else b""
     params = {"compress_level": 1} if image_format == "PNG" else {"quality": 70}
 
-    photo = process_photo(encode(image, image_format, exif=exif, **params))
+    photo = analyse_photo(encode(image, image_format, exif=exif, **params))
 
     long_side = max(width, height)
     assert sorted((photo.original_width, photo.original_height)) == sorted((width, height))

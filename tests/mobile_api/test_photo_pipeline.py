@@ -219,7 +219,7 @@ def test_sweeper_requeues_photos_stuck_in_received(phone, project, monkeypatch):
         received_at=timezone.now() - timedelta(minutes=11)
     )
     queued = []
-    monkeypatch.setattr(tasks.process_photo, "delay", queued.append)
+    monkeypatch.setattr(tasks.process_photo_task, "delay", queued.append)
 
     assert tasks.sweep_photos() == 1
     assert queued == [Photo.objects.get(uuid=stuck.photo_uuid).id]

@@ -78,7 +78,8 @@ def test_a_complaint_received_outside_the_calendar_is_refused(world, when):
 
 @pytest.mark.parametrize("day", EDGE_DATES)
 def test_bureau_dates_outside_the_calendar_are_refused(world, day):
-    """A plan's start has rules of its own (`start_in_past`, `start_too_far`: test_plans_api)."""
+    """A plan's start has rules of its own (`start_in_past`, `start_too_far`:
+    tests/bureau_api/test_plans.py)."""
     a = world.a
     bureau = bureau_api(a.reviewer_token)
     before = Footprint.now()

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backend.errors import Problem
+from backend.exceptions import DomainError
 from credit.rulebook import DEFAULT_RULEBOOK_PATH
 from credit.services import rulebook_version_create
 
@@ -24,9 +24,8 @@ class Command(BaseCommand):
             version = rulebook_version_create(content=content, actor=None, activate=not no_activate)
         except (OSError, json.JSONDecodeError) as exc:
             raise CommandError(f"cannot read {file}: {exc}") from exc
-        except Problem as exc:
-            problems = exc.extra.get("errors", [])
-            details = "\n".join(f"- {p['msg']}" for p in problems)
+        except DomainError as exc:
+            details = "\n".join(f"- {message}" for _, message in exc.fields)
             raise CommandError(f"{exc.detail}\n{details}".strip()) from exc
         state = "active" if version.is_active else "stored"
         self.stdout.write(f"rulebook {version.version} ({version.sha256[:12]}) {state}")

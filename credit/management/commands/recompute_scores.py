@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from credit.recompute import recompute_all, recompute_dirty
+from credit.recompute.full import recompute_all
+from credit.recompute.sweep import recompute_dirty
 
 
 class Command(BaseCommand):

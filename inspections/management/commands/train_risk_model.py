@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backend.errors import Problem
+from backend.exceptions import DomainError
 from inspections.risk.training import risk_model_train
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, today: date | None, random_state: int, **options):
         try:
             row = risk_model_train(today=today, random_state=random_state, progress=self._progress)
-        except Problem as problem:
+        except DomainError as problem:
             raise CommandError(problem.detail) from problem
         model = row.metrics.get("holdout", {}).get("model", {})
         self.stdout.write(

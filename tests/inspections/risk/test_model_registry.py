@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from backend.errors import Problem
+from backend.errors import status_for
+from backend.exceptions import DomainError
 from backend.models import AuditEntry
 from credit.models import StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
@@ -100,10 +101,10 @@ def test_rollback_reactivates_the_version_promoted_before(versions, admin):
     ],
 )
 def test_rollback_refusals(versions, admin, version, status, code):
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         risk_model_rollback(user=admin, version=version)
 
-    assert (caught.value.status, caught.value.code) == (status, code)
+    assert (status_for(caught.value), caught.value.code) == (status, code)
     assert statuses()["risk-hgb-v1"] == "active"
 
 
@@ -112,11 +113,11 @@ def test_only_admins_change_the_active_model(versions, role):
     user = staff(role=role, regions=("150000",)).user
 
     for action in (risk_model_promote, risk_model_rollback):
-        with pytest.raises(Problem) as caught:
+        with pytest.raises(DomainError) as caught:
             action(
                 user=user, version="risk-hgb-v1" if action is risk_model_rollback else "risk-hgb-v2"
             )
-        assert caught.value.status == 403
+        assert status_for(caught.value) == 403
 
     assert statuses()["risk-hgb-v1"] == "active"
     assert not AuditEntry.objects.filter(action__startswith="risk_model.").exists()

@@ -10,7 +10,8 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.errors import Problem
+from backend.errors import status_for
+from backend.exceptions import DomainError
 from credit.models import StaffRole
 from inspections.models import (
     Complaint,
@@ -281,7 +282,7 @@ def test_a_second_approval_of_the_same_round_is_refused(hohhot):
     plan_approve(**request)
     tasks = InspectionTask.objects.count()
 
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         plan_approve(**request)
 
     assert caught.value.code == "plan_exists"
@@ -293,15 +294,15 @@ def test_a_region_without_inspectors_gets_no_plan_and_nothing_is_written(db):
     ProjectFactory(name="乌海小区", region=region("150300"), lat=39.6, lon=106.8)
     today = timezone.localdate()
 
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         plan_approve(user=admin, region_code="150300", capacity=5, start=today)
 
-    assert (caught.value.status, caught.value.code) == (409, "no_inspector_for_region")
+    assert (status_for(caught.value), caught.value.code) == (409, "no_inspector_for_region")
     assert (InspectionPlan.objects.count(), InspectionTask.objects.count()) == (0, 0)
 
 
 def test_a_round_cannot_start_in_the_past(hohhot):
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(DomainError) as caught:
         plan_preview(
             user=hohhot["admin"],
             region_code="150100",
@@ -309,4 +310,4 @@ def test_a_round_cannot_start_in_the_past(hohhot):
             start=timezone.localdate() - timedelta(days=1),
         )
 
-    assert (caught.value.status, caught.value.code) == (422, "start_in_past")
+    assert (status_for(caught.value), caught.value.code) == (422, "start_in_past")

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from credit.models import StaffRole
 from inspections.models import InspectionPlan, RiskModelStatus, RiskModelVersion
+from tests.bureau_api.test_plans import model_row
 from tests.factories import ProjectFactory, staff
-from tests.inspections.risk.test_plans_api import model_row
 
 pytestmark = pytest.mark.django_db
 

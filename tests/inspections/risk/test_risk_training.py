@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from backend.models import AuditEntry
 from backend.storage import get_store
 from credit.models import EnterpriseRisk, StaffRole
-from credit.recompute import recompute_enterprise
+from credit.recompute.firm import recompute_enterprise
 from credit.selectors import active_rulebook
 from inspections.models import ProjectRisk, RiskModelStatus, RiskModelVersion
 from inspections.risk.registry import MAX_ARTIFACT_BYTES, load_model, reference_from_bytes

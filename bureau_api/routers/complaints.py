@@ -1,4 +1,4 @@
-"""Bureau API `/complaints`: register a resident complaint; it becomes a complaint task."""
+"""`/complaints`: register a resident complaint; it becomes a complaint task."""
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -7,7 +7,7 @@ from ninja import Router, Status
 from backend.auth import BearerAuth
 from backend.auth_api import ProblemOut
 from backend.models import TokenAudience
-from inspections.schemas import ComplaintIn, ComplaintOut, complaint_out
+from bureau_api.schemas import ComplaintIn, ComplaintOut, complaint_out
 from inspections.services import complaint_register
 
 router = Router(tags=["complaints"], auth=BearerAuth(TokenAudience.BUREAU))

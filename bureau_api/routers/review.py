@@ -1,4 +1,4 @@
-"""Bureau API `/review`: the queue of submitted findings and the reviewer's decision."""
+"""`/review`: the queue of submitted findings and the reviewer's decision."""
 
 from typing import Literal
 from uuid import UUID
@@ -10,15 +10,15 @@ from pydantic import Field
 from backend.auth import BearerAuth
 from backend.auth_api import ProblemOut
 from backend.models import TokenAudience
-from credit.selectors import active_rulebook
-from inspections.access import require_reviewer
-from inspections.schemas import (
+from bureau_api.schemas import (
     ReviewDecisionIn,
     ReviewDecisionOut,
     ReviewPageOut,
     review_decision_out,
-    review_finding_out,
 )
+from credit.selectors import active_rulebook
+from inspections.access import require_reviewer
+from inspections.schemas import review_finding_out
 from inspections.selectors import DEFAULT_PAGE, MAX_PAGE, review_queue
 from inspections.services import finding_review
 

@@ -1,13 +1,12 @@
-"""The bureau API (`/api/bureau/v1`): staff sign-in, review, complaints, plans, model card, and
-the credit router of the credit app."""
+"""The bureau API (`/api/bureau/v1`): staff sign-in, review, complaints, plans, model card and
+the credit desk. One `NinjaAPI` for the bureau audience, one router per resource."""
 
 from backend.auth_api import make_auth_router
 from backend.errors import make_api
 from backend.models import TokenAudience
+from bureau_api.routers import complaints, credit, model, plans, review
+from bureau_api.schemas import StaffOut, staff_out
 from credit.access import is_bureau_staff
-from credit.api import bureau_credit_router
-from inspections import complaints_api, plans_api, review_api
-from inspections.schemas import StaffOut, staff_out
 
 bureau_api = make_api(
     title="物业企业信用 — 主管部门接口 / Bureau API",
@@ -26,8 +25,8 @@ bureau_api.add_router(
         operation_prefix="bureau",
     ),
 )
-bureau_api.add_router("/credit", bureau_credit_router)
-bureau_api.add_router("/review", review_api.router)
-bureau_api.add_router("/complaints", complaints_api.router)
-bureau_api.add_router("/plans", plans_api.plans_router)
-bureau_api.add_router("/model", plans_api.model_router)
+bureau_api.add_router("/credit", credit.router)
+bureau_api.add_router("/review", review.router)
+bureau_api.add_router("/complaints", complaints.router)
+bureau_api.add_router("/plans", plans.router)
+bureau_api.add_router("/model", model.router)
