@@ -61,6 +61,11 @@ app.conf.beat_schedule = {
         "task": "inspections.score_risk",
         "schedule": crontab(hour=1, minute=0),
     },
+    # After the monthly training: does the active model's calibration still hold?
+    "check-risk-calibration-monthly": {
+        "task": "inspections.check_risk_calibration",
+        "schedule": crontab(day_of_month=2, hour=4, minute=0),
+    },
     "train-risk-monthly": {
         "task": "inspections.train_risk_model",
         "schedule": crontab(day_of_month=1, hour=0, minute=30),

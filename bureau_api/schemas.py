@@ -315,6 +315,36 @@ class VersionSummaryOut(VersionOut):
     precision_at_k: float | None
 
 
+class GateComparisonOut(Schema):
+    competitor: str
+    competitor_name: str
+    model_precision: float | None
+    competitor_precision: float | None
+    ratio: float | None
+    interval: list[float | None]
+    beaten: bool
+
+
+class GateOut(Schema):
+    passed: bool
+    k: float
+    confidence: float
+    bootstrap_draws: int
+    comparisons: list[GateComparisonOut]
+    best_simple_ranking: str | None
+    reason: str
+
+
+class CalibrationCheckOut(Schema):
+    cutoff: date
+    checked_on: date
+    n: int
+    ece: float | None
+    mean_predicted: float | None
+    observed_rate: float | None
+    drifted: bool
+
+
 class ModelCardOut(Schema):
     version: str
     status: str
@@ -335,6 +365,11 @@ class ModelCardOut(Schema):
     drift: list[DriftOut]
     drift_as_of: date | None
     versions: list[VersionSummaryOut]
+    live: bool
+    live_reason: str
+    ranking: str
+    gate: GateOut | None
+    calibration_checks: list[CalibrationCheckOut]
 
 
 def _segment_out(rows) -> list[dict[str, Any]]:
@@ -367,6 +402,11 @@ def card_out(card: ModelCard) -> dict[str, Any]:
         "drift": [row.__dict__ for row in card.drift],
         "drift_as_of": card.drift_as_of,
         "versions": [row.__dict__ for row in card.history],
+        "live": card.live,
+        "live_reason": card.live_reason,
+        "ranking": card.ranking_label,
+        "gate": card.gate or None,
+        "calibration_checks": list(card.calibration_checks),
     }
 
 

@@ -52,6 +52,7 @@ def risk_input(risk: EnterpriseRisk | None) -> RiskInput | None:
         population_mean=risk.population_mean,
         model_version=risk.model_version,
         reasons=risk_reasons(risk.reasons),
+        live=risk.live,
     )
 
 

@@ -132,6 +132,9 @@ class RiskInput:
     population_mean: float  # p_ref: mean probability over all scored enterprises
     model_version: str
     reasons: tuple[str, ...] = ()  # the model's own top reasons, plain Chinese
+    # False while the model has not passed the promotion gate (ml.gate): it moves no score, and
+    # `reasons` then holds the gate's one-sentence verdict.
+    live: bool = True
 
     def __post_init__(self) -> None:
         for name in ("probability", "population_mean"):
@@ -287,7 +290,7 @@ def score_enterprise(
 
     has_serious = any(r.severity == SEVERITY_SERIOUS for r in bad)
     model_c = 0
-    if risk is not None:
+    if risk is not None and risk.live:
         model_c = model_adjustment_centi(
             probability=risk.probability,
             population_mean=risk.population_mean,
@@ -659,7 +662,10 @@ def model_reasons(
     risk: RiskInput, model_c: int, *, has_serious: bool, rulebook: Rulebook
 ) -> list[Reason]:
     """The model line with its points, the serious-record rule when it held the lift back, then
-    the model's own reasons (why this probability)."""
+    the model's own reasons (why this probability). A model that is not live gives one line:
+    its part is 0, and why."""
+    if not risk.live:
+        return [not_live_reason(risk.reasons)]
     reasons = [
         Reason(
             "model_adjustment",
@@ -685,6 +691,17 @@ def model_reasons(
         for text in risk.reasons
     ]
     return reasons
+
+
+def not_live_reason(verdict: Sequence[str]) -> Reason:
+    why = "；".join(verdict) if verdict else "尚无通过检验的风险模型"
+    return Reason(
+        "model_not_live",
+        f"风险模型未计入信用分，模型调整 0 分：{why}",
+        "The risk model is not used in scores (model part 0): it has not yet been shown to beat "
+        "simple rankings on a later period",
+        points=_points(0),
+    )
 
 
 def grade_floor_reason(rulebook: Rulebook) -> Reason:

@@ -28,4 +28,5 @@ class SelectedBy(models.TextChoices):
     COMPLAINT = "complaint", _("待核查投诉")
     OVERDUE = "overdue", _("超过12个月未巡查")
     MODEL = "model", _("模型风险排名")
+    RANKING = "ranking", _("简单排序（风险模型未上线）")
     RANDOM = "random", _("随机抽查")

@@ -26,6 +26,12 @@ def stranded_tasks() -> dict[tuple[str, ...], float]:
     return {(): float(len(stranded_task_ids()))}
 
 
+def latest_calibration_error() -> dict[tuple[str, ...], float]:
+    from inspections.risk.calibration_check import latest_calibration_error as latest
+
+    return latest()
+
+
 def register() -> None:
     from backend.observability import register_gauge
 
@@ -34,6 +40,11 @@ def register() -> None:
         "wuye_photo_oldest_received_age_seconds",
         "Age of the oldest photo waiting for processing.",
         oldest_received_photo_age,
+    )
+    register_gauge(
+        "wuye_risk_model_calibration_error",
+        "Expected calibration error of the active risk model on the latest completed period.",
+        latest_calibration_error,
     )
     register_gauge(
         "wuye_tasks_stranded",

@@ -36,6 +36,9 @@ MSG_PROMOTED = "已启用模型 {version}，评分将在后台更新。"
 MSG_ROLLED_BACK = "已回退到模型 {version}，评分将在后台更新。"
 
 
+MAX_REASON_CHARS = 500
+
+
 def _forbidden(request: HttpRequest, problem: DomainError) -> HttpResponse:
     return render(request, "inspections/forbidden.html", {"detail": problem.detail}, status=403)
 
@@ -157,9 +160,11 @@ def model_card_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _model_action(request: HttpRequest, action, version: str, message: str) -> HttpResponse:
+def _model_action(
+    request: HttpRequest, action, version: str, message: str, **options
+) -> HttpResponse:
     try:
-        row = action(user=request.user, version=version)
+        row = action(user=request.user, version=version, **options)
     except DomainError as problem:
         if isinstance(problem, Forbidden):
             return _forbidden(request, problem)
@@ -172,7 +177,8 @@ def _model_action(request: HttpRequest, action, version: str, message: str) -> H
 @login_required
 @require_POST
 def model_promote_view(request: HttpRequest, version: str) -> HttpResponse:
-    return _model_action(request, risk_model_promote, version, MSG_PROMOTED)
+    reason = request.POST.get("reason", "")[:MAX_REASON_CHARS]
+    return _model_action(request, risk_model_promote, version, MSG_PROMOTED, reason=reason)
 
 
 @login_required

@@ -109,3 +109,12 @@ def train_risk_model() -> str:
         logger.warning("train_risk_model: %s", problem.detail)
         return problem.code
     return row.version
+
+
+@shared_task(name=task_names.CHECK_RISK_CALIBRATION_TASK)
+def check_risk_calibration() -> float | None:
+    """Monthly: the active model's calibration on the latest completed period."""
+    from inspections.risk.calibration_check import risk_calibration_check
+
+    check = risk_calibration_check()
+    return None if check is None else check["ece"]

@@ -1,17 +1,20 @@
 """``python -m ml evaluate``: try the project's risk model on any labelled table.
 
-Rows whose time is before the last time value train the model (``ml.model.fit``, calibration
-folds grouped by time value); rows at the last time value are the test set. Every other
-column is a feature unless it is the id column or listed in ``--drop``; the baseline column,
-if given, stays a feature (drop it to compare against a model that does not see it). Text
-columns with at most 50 distinct values are one-hot encoded. Prints the JSON report and, with
-``--json OUT``, writes it there too. Exit code 2 for any problem with the arguments or data.
+Rows whose time is before the last time value train the model (``ml.model.fit``: the bounded
+time-ordered search, calibration on the most recent training period); rows at the last time
+value are the test set. Every other column is a feature unless it is the id column or listed in
+``--drop``: numbers, dates and text of any cardinality are encoded on the training rows only
+(``ml.tables``), and a column that identifies rows is refused with a message naming it. The
+baseline column, if given, stays a feature (drop it to compare against a model that does not
+see it). Prints the JSON report (metrics with bootstrap intervals, the features the model leans
+on, the gate's verdict against the baseline) and, with ``--json OUT``, writes it there with the
+lift and reliability charts beside it (``OUT.lift.svg``, ``OUT.reliability.svg``). Progress goes
+to stderr. Exit code 2 for any problem with the arguments or data.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,24 +22,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml import metrics
+from ml import metrics, tables
+from ml import report as report_lib
+from ml.gate import promotion_gate
 from ml.jsonable import to_jsonable
 from ml.model import DEFAULT_K, fit, predict_proba
 
-MAX_CATEGORIES = 50  # more distinct text values than this is an identifier, not a category
 EXIT_USAGE = 2
 
-ERR_EXTENSION = "unknown table extension {suffix!r}: use .csv, .parquet or .feather"
-ERR_PYARROW = "reading {suffix} files needs pyarrow: pip install pyarrow (or use a .csv file)"
-ERR_NO_FILE = "table not found: {path}"
 ERR_COLUMN = "column {name!r} not in the table; columns are: {columns}"
 ERR_SINGLE_TIME = "the time column {name!r} has a single value: need at least two (train, test)"
 ERR_NOT_BINARY = "the target column {name!r} must hold only 0 and 1 (found {values})"
 ERR_TIME_VALUES = "the time column {name!r} is neither numeric nor dates: {error}"
-ERR_TOO_MANY_CATEGORIES = (
-    "column {name!r} is text with {n} distinct values (max {max}); --drop it or encode it"
-)
-ERR_NO_FEATURES = "no feature columns left after removing target, time, id and dropped columns"
 ERR_K = "--k must be a fraction in (0, 1]"
 
 
@@ -49,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = evaluate_table(
+            progress=_stderr,
             table=Path(args.table),
             target=args.target,
             time_col=args.time_col,
@@ -60,11 +58,23 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    charts = report.pop("_charts")
     text = json.dumps(to_jsonable(report), ensure_ascii=False, indent=2, allow_nan=False)
     print(text)
     if args.json:
-        Path(args.json).write_text(text + "\n", encoding="utf-8")
+        out = Path(args.json)
+        out.write_text(text + "\n", encoding="utf-8")
+        for name, svg in charts.items():
+            out.with_suffix(f".{name}.svg").write_text(svg, encoding="utf-8")
     return 0
+
+
+def _quiet(message: str) -> None:
+    """No progress (library use)."""
+
+
+def _stderr(message: str) -> None:
+    print(f"[ml evaluate] {message}", file=sys.stderr, flush=True)
 
 
 def evaluate_table(
@@ -76,10 +86,13 @@ def evaluate_table(
     baseline_col: str | None = None,
     drop: list[str] | None = None,
     k: float = DEFAULT_K,
+    progress=None,
 ) -> dict:
+    progress = progress or _quiet
     if not 0 < k <= 1:
         raise UsageError(ERR_K)
-    frame = read_table(table)
+    progress(f"reading {table} …")
+    frame = _read(table)
     drop = drop or []
     for name in [target, time_col, id_col, baseline_col, *drop]:
         if name is not None and name not in frame.columns:
@@ -91,14 +104,25 @@ def evaluate_table(
     last = time.max()
     if (time == last).all():
         raise UsageError(ERR_SINGLE_TIME.format(name=time_col))
-    excluded = {target, time_col, *drop} | ({id_col} if id_col else set())
-    features = _encode([c for c in frame.columns if c not in excluded], frame)
     test = (time == last).to_numpy()
+    excluded = {target, time_col, *drop} | ({id_col} if id_col else set())
+    progress("encoding features on the training rows …")
     try:
-        model = fit(features[~test], y[~test], time=time[~test].to_numpy())
+        encoded = tables.encode(frame, [c for c in frame.columns if c not in excluded], ~test)
+    except tables.TableError as error:
+        raise UsageError(str(error)) from error
+    progress(f"training on {int((~test).sum())} rows (time-ordered search, calibration) …")
+    try:
+        model = fit(
+            encoded.train,
+            y[~test],
+            time=time[~test].to_numpy(),
+            categorical=encoded.categorical,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from error
-    scores = predict_proba(model, features[test])
+    progress(f"testing on {int(test.sum())} rows …")
+    scores = predict_proba(model, encoded.test)
     report = {
         "n_train": int((~test).sum()),
         "n_test": int(test.sum()),
@@ -106,30 +130,46 @@ def evaluate_table(
         "train_until": str(time[~test].max()),
         "test_time": str(last),
         "model_version": model.version,
+        "candidate": model.metadata.get("candidate"),
+        "calibration_method": model.metadata.get("calibration"),
+        "columns": encoded.notes,
         **metrics.ranking_report(y[test], scores, k),
+        "intervals": report_lib.intervals(y[test], scores, k),
     }
+    rankings = {"模型 model": scores}
     if baseline_col:
-        baseline = pd.to_numeric(frame.loc[test, baseline_col], errors="coerce")
-        # Missing baseline values rank last, below every real value.
-        baseline = baseline.fillna(baseline.min() - 1).fillna(0.0).to_numpy(dtype=float)
+        baseline = _baseline(frame.loc[test, baseline_col])
+        rankings[f"基线 {baseline_col}"] = baseline
         report["baseline"] = {
             "column": baseline_col,
             **metrics.ranking_report(y[test], baseline, k),
+            "intervals": report_lib.intervals(y[test], baseline, k),
         }
+        report["model_vs_baseline"] = promotion_gate(
+            y[test], scores, {baseline_col: baseline}, k=k
+        ).as_dict()
+    progress("ranking the features by permutation importance …")
+    report["top_features"] = report_lib.top_features(
+        model.estimator, encoded.test.loc[:, list(model.feature_names)], y[test]
+    )
+    report["_charts"] = {
+        "lift": report_lib.lift_svg(y[test], rankings, k=k),
+        "reliability": report_lib.reliability_svg(report["calibration"]),
+    }
     return report
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".feather"):
-        raise UsageError(ERR_EXTENSION.format(suffix=suffix))
-    if not path.exists():
-        raise UsageError(ERR_NO_FILE.format(path=path))
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if importlib.util.find_spec("pyarrow") is None:
-        raise UsageError(ERR_PYARROW.format(suffix=suffix))
-    return pd.read_parquet(path) if suffix == ".parquet" else pd.read_feather(path)
+def _read(table: Path) -> pd.DataFrame:
+    try:
+        return tables.read_table(table)
+    except tables.TableError as error:
+        raise UsageError(str(error)) from error
+
+
+def _baseline(column: pd.Series) -> np.ndarray:
+    baseline = pd.to_numeric(column, errors="coerce")
+    # Missing baseline values rank last, below every real value.
+    return baseline.fillna(baseline.min() - 1).fillna(0.0).to_numpy(dtype=float)
 
 
 def _binary_target(column: pd.Series, name: str) -> np.ndarray:
@@ -148,22 +188,6 @@ def _time_values(column: pd.Series, name: str) -> pd.Series:
         return pd.to_datetime(column)
     except (ValueError, TypeError) as error:
         raise UsageError(ERR_TIME_VALUES.format(name=name, error=error)) from error
-
-
-def _encode(columns: list[str], frame: pd.DataFrame) -> pd.DataFrame:
-    if not columns:
-        raise UsageError(ERR_NO_FEATURES)
-    parts = []
-    for name in columns:
-        column = frame[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            parts.append(column.astype(float).rename(name))
-            continue
-        n = column.nunique(dropna=True)
-        if n > MAX_CATEGORIES:
-            raise UsageError(ERR_TOO_MANY_CATEGORIES.format(name=name, n=n, max=MAX_CATEGORIES))
-        parts.append(pd.get_dummies(column, prefix=name, dtype=float))
-    return pd.concat(parts, axis=1)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,18 +1,15 @@
-"""The risk model: calibrated gradient boosting, a logistic baseline, time-based training.
+"""The risk model: the best of several candidates, calibrated out of time, gated before use.
 
-- Main estimator: ``HistGradientBoostingClassifier`` with small, strongly regularised trees
-  (risk is close to additive; deep trees overfit the noisy labels), calibrated with
-  ``CalibratedClassifierCV(method="isotonic", ensemble=True)`` over 3 folds *grouped by time
-  value* (cutoff): each fold's model is calibrated on whole cutoffs it never saw, spread over
-  the seasons. Calibrating on the single latest cutoff was tried and rejected: its season
-  differs from the hold-out's and hold-out ECE doubled (0.018 against 0.007 on the simulator).
-  With fewer than 3 time values, or a fold without both classes, the folds are stratified.
-- Explainer and baseline: ``LogisticRegression`` on signed-log, standardised features. Its
-  coefficients give the reasons (``ml.reasons``) and its metrics are reported beside the main
-  model's.
+- ``fit`` searches the candidates of ``ml.candidates`` (regularised, monotonic gradient
+  boosting and the regularised logistic model) by time-ordered folds within the training
+  period, then fits the chosen one on the earlier periods and calibrates it on the most recent
+  one (see ``ml.candidates``). The logistic model is also kept as the explainer: its
+  coefficients give the reasons (``ml.reasons``).
 - ``train`` fits on several cutoffs and evaluates on a later hold-out cutoff whose label window
   starts only after every training label window has ended, so no training label is seen in the
-  hold-out period.
+  hold-out period. ``evaluate`` reports the model beside the logistic model and the simple
+  rankings, and ``ml.gate.promotion_gate``'s verdict on whether the model beats them all by
+  more than its bootstrap uncertainty: the only way a model moves a score.
 """
 
 from __future__ import annotations
@@ -28,34 +25,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from ml import metrics
+from ml import candidates, gate, metrics
 from ml.features import (
     DEFAULT_HORIZON_DAYS,
     CompoundsAt,
     Dataset,
     EventTables,
     build_dataset,
-    past_findings_score,
 )
 from ml.jsonable import to_jsonable
 
 MODEL_FAMILY = "risk-hgb"
 DEFAULT_K = 0.1  # planners inspect about a tenth of compounds per round
 RANDOM_REPEATS = 20  # random orderings averaged for the "random" reference
-CV_CALIBRATION_FOLDS = 3
-MAX_LEAF_ROWS = 200  # leaves of at least 200 rows: labels are 0/1 with base rates around 15 %
-MIN_LEAF_ROWS = 20
+MIN_CLASS_ROWS = 3
 # Hold-out quality on the simulator is flat from ~60,000 training rows up (AUC 0.730 with 60k,
 # 0.735 with 640k); beyond this cap more rows only cost time, so a seeded uniform sample is used.
 MAX_TRAIN_ROWS = 250_000
-LOGISTIC_C = 0.1  # strong L2: many correlated counts, we want stable, readable coefficients
 
 ERR_TOO_FEW_CLASSES = "training data needs at least {n} positive and {n} negative rows"
 ERR_OVERLAP = (
@@ -75,22 +63,23 @@ class TrainedModel:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-def signed_log1p(values):
-    """log(1 + |x|) with the sign of x: tames counts and areas, keeps negative inputs usable."""
-    return np.sign(values) * np.log1p(np.abs(values))
-
-
 def fit(
     X: pd.DataFrame,
     y,
     *,
     time=None,
+    gap=None,
+    categorical: Sequence[str] = (),
     random_state: int = 0,
     metadata: Mapping[str, Any] | None = None,
 ) -> TrainedModel:
-    """Fit the calibrated main model and the logistic explainer on numeric columns of ``X``.
+    """Search, fit and calibrate the model on ``X`` (see ``ml.candidates``).
 
-    ``time`` (optional, one value per row) groups rows for the calibration folds.
+    ``time`` (one value per row) orders the periods: the search validates on the latest ones and
+    the calibration uses the most recent. ``gap`` (same unit as ``time``, e.g. the label
+    horizon as ``numpy.timedelta64``) keeps a fold's training labels out of the period it is
+    judged on. ``categorical`` names columns holding category codes (boosting splits on them
+    natively; the logistic explainer target-encodes them).
     """
     labels = np.asarray(y).astype(np.int64)
     if len(labels) != len(X):
@@ -99,27 +88,36 @@ def fit(
     keep = _training_sample(n_available, random_state)
     labels = labels[keep]
     _check_classes(labels)
-    features = X.iloc[keep].astype(float)
+    features = X.iloc[keep].astype(float).reset_index(drop=True)
     time = None if time is None else np.asarray(time)[keep]
-    folds = _calibration_folds(labels, time)
-    estimator = CalibratedClassifierCV(
-        _boosting(len(labels), random_state), method="isotonic", cv=folds, ensemble=True
+    found = candidates.search(
+        features, labels, time, gap=gap, random_state=random_state, categorical=categorical
+    )
+    calibrated = candidates.fit_calibrated(
+        found.chosen,
+        features,
+        labels,
+        time,
+        random_state=random_state,
+        categorical=categorical,
+    )
+    explainer = candidates.logistic(
+        random_state, columns=list(features.columns), categorical=categorical
     ).fit(features, labels)
-    explainer = _logistic(random_state).fit(features, labels)
     names = tuple(str(c) for c in X.columns)
     summary = {
         "n_train": len(labels),
         "n_available": n_available,
         "positives": int(labels.sum()),
-        "calibration": "isotonic, folds by time"
-        if isinstance(folds, list)
-        else "isotonic, stratified folds",
+        "candidate": {"family": found.chosen.family, **found.chosen.params},
+        "search": {"folds": found.folds, "mean_average_precision": found.scores},
+        "calibration": calibrated.summary,
         "random_state": random_state,
         "sklearn_version": sklearn.__version__,
         **(metadata or {}),
     }
     return TrainedModel(
-        estimator=estimator,
+        estimator=calibrated.estimator,
         explainer=explainer,
         feature_names=names,
         version=_version(names, summary),
@@ -159,6 +157,7 @@ def train(
         training.features,
         training.labels,
         time=training.cutoffs,
+        gap=np.timedelta64(horizon_days, "D"),
         random_state=random_state,
         metadata=window,
     )
@@ -217,25 +216,34 @@ def score_enterprises(compound_scores: pd.Series, compounds: pd.DataFrame) -> pd
 
 
 def evaluate(model: TrainedModel, dataset: Dataset, *, k: float = DEFAULT_K) -> dict[str, Any]:
-    """Hold-out metrics of the model, its logistic baseline and simple references."""
+    """Hold-out metrics of the model, its logistic baseline and the simple rankings, and the
+    promotion gate's verdict (``ml.gate``)."""
     y = dataset.labels
     model_scores = predict_proba(model, dataset.features)
-    past = past_findings_score(dataset.features)
+    logistic_scores = logistic_proba(model, dataset.features)
+    simple = gate.simple_rankings(dataset.features)
+    past = simple[gate.PAST_FINDINGS]
     dates = dataset.first_inspection_dates
     rng = np.random.default_rng(0)
     random_days = [
         metrics.simulated_days_earlier(dates, y, rng.random(len(y))) for _ in range(RANDOM_REPEATS)
     ]
     actual_share, model_share = metrics.first_half_share(dates, y, model_scores)
+    competitors = dict(simple)
+    if model.metadata.get("candidate", {}).get("family") != candidates.LOGISTIC:
+        competitors = {gate.LOGISTIC: logistic_scores, **simple}
+    verdict = gate.promotion_gate(y, model_scores, competitors, k=k)
     return {
         "n": len(y),
         "base_rate": float(y.mean()),
         "model": metrics.ranking_report(y, model_scores, k),
-        "logistic": metrics.ranking_report(y, logistic_proba(model, dataset.features), k),
+        "logistic": metrics.ranking_report(y, logistic_scores, k),
         "past_findings": metrics.ranking_report(y, past, k),
+        "days_since_inspection": metrics.ranking_report(y, simple[gate.DAYS_SINCE_INSPECTION], k),
         "precision_ratio_vs_past_findings": precision_ratio(
             metrics.precision_at_k(y, model_scores, k), metrics.precision_at_k(y, past, k)
         ),
+        "gate": verdict.as_dict(),
         "days_earlier": {
             "model": metrics.simulated_days_earlier(dates, y, model_scores),
             "past_findings": metrics.simulated_days_earlier(dates, y, past),
@@ -275,51 +283,8 @@ def _training_sample(n_rows: int, random_state: int) -> np.ndarray:
 
 def _check_classes(labels: np.ndarray) -> None:
     positives = int(labels.sum())
-    if min(positives, len(labels) - positives) < CV_CALIBRATION_FOLDS:
-        raise ValueError(ERR_TOO_FEW_CLASSES.format(n=CV_CALIBRATION_FOLDS))
-
-
-def _calibration_folds(labels: np.ndarray, time) -> list | int:
-    """3 folds of whole time values (round robin in time order), else stratified folds."""
-    if time is None:
-        return CV_CALIBRATION_FOLDS
-    distinct, position = np.unique(time, return_inverse=True)
-    if len(distinct) < CV_CALIBRATION_FOLDS:
-        return CV_CALIBRATION_FOLDS
-    fold = position % CV_CALIBRATION_FOLDS
-    splits = [(np.nonzero(fold != i)[0], np.nonzero(fold == i)[0]) for i in range(3)]
-    both_classes = all(0 < labels[part].sum() < len(part) for split in splits for part in split)
-    return splits if both_classes else CV_CALIBRATION_FOLDS
-
-
-def _boosting(n_rows: int, random_state: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        # 150 rounds at 0.1 match 300 at 0.05 on the simulator (AUC, ECE) at half the cost.
-        learning_rate=0.1,
-        max_iter=150,
-        max_leaf_nodes=8,
-        # Leaves of ~1 % of the rows, between 20 and 200, so tiny analyst tables still split.
-        min_samples_leaf=int(np.clip(n_rows // 100, MIN_LEAF_ROWS, MAX_LEAF_ROWS)),
-        l2_regularization=5.0,
-        early_stopping=True,
-        validation_fraction=0.1,
-        n_iter_no_change=20,
-        random_state=random_state,
-    )
-
-
-def _logistic(random_state: int) -> Pipeline:
-    return Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="median")),
-            ("log", FunctionTransformer(signed_log1p)),
-            ("scale", StandardScaler()),
-            (
-                "logistic",
-                LogisticRegression(C=LOGISTIC_C, max_iter=2000, random_state=random_state),
-            ),
-        ]
-    )
+    if min(positives, len(labels) - positives) < MIN_CLASS_ROWS:
+        raise ValueError(ERR_TOO_FEW_CLASSES.format(n=MIN_CLASS_ROWS))
 
 
 def _version(names: tuple[str, ...], summary: Mapping[str, Any]) -> str:

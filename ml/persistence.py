@@ -33,10 +33,12 @@ METADATA_NAME = "metadata.json"
 # Our own transform function, numpy dtypes and scikit-learn internals, nothing that runs code
 # on load beyond constructing these objects.
 TRUSTED_TYPES = (
-    "ml.model.signed_log1p",
+    "ml.candidates.signed_log1p",
     "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.frozen._frozen.FrozenEstimator",
 )
 
 ERR_FORMAT = "not a risk model artifact (format {found!r}, expected {expected!r})"

@@ -2,7 +2,7 @@
 changing the active model: admins."""
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Field, Query, Router, Schema
 
 from backend.auth import BearerAuth
 from backend.auth_api import ProblemOut
@@ -24,14 +24,20 @@ def card(request: HttpRequest):
     return card_out(model_card(user=request.user))
 
 
+class PromoteQuery(Schema):
+    # Required (409 model_failed_gate without it) when the version did not pass the gate.
+    reason: str = Field("", max_length=500)
+
+
 @router.post(
     "/versions/{version}/promote",
-    response={200: VersionOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut},
+    response={200: VersionOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut},
     operation_id="bureau_model_promote",
-    summary="启用模型版本 / make a version the active model (admins)",
+    summary="启用模型版本 / make a version the active model (admins; a version that failed the "
+    "promotion gate needs ?reason=)",
 )
-def promote(request: HttpRequest, version: str):
-    return version_out(risk_model_promote(user=request.user, version=version))
+def promote(request: HttpRequest, version: str, query: Query[PromoteQuery]):
+    return version_out(risk_model_promote(user=request.user, version=version, reason=query.reason))
 
 
 @router.post(

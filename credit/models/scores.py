@@ -59,6 +59,9 @@ class EnterpriseRisk(models.Model):
     population_mean = models.FloatField(_("全体平均概率"))
     model_version = models.CharField(_("模型版本"), max_length=64)
     reasons = models.JSONField(_("风险因素"), default=list)
+    # False while no model has passed the promotion gate: the estimate is kept for the model
+    # card, the score's model part is 0 and its reasons say why.
+    live = models.BooleanField(_("计入信用分"), default=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:

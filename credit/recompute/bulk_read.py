@@ -86,11 +86,17 @@ class FirmState:
     probability: np.ndarray  # NaN without an estimate
     population_mean: np.ndarray
     model_version_index: np.ndarray  # 1-based in model_versions; 0 without an estimate
+    live: np.ndarray  # the estimate counts (its model passed the promotion gate); 1 without one
     model_versions: tuple[str, ...]
 
     @property
     def has_risk(self) -> np.ndarray:
         return ~np.isnan(self.probability)
+
+    @property
+    def blended(self) -> np.ndarray:
+        """Firms whose estimate moves the score (a model that is not live moves none)."""
+        return self.has_risk & self.live
 
     def usual_population_mean(self) -> float | None:
         """bulk_score takes one population mean: the one most estimates were made against."""
@@ -137,6 +143,7 @@ def firm_state(cursor: psycopg.Cursor, *, rulebook_version: str, rulebook: Ruleb
             ("COALESCE(r.probability, 'NaN')", "f8"),
             ("COALESCE(r.population_mean, 'NaN')", "f8"),
             ("COALESCE(array_position(%(versions)s::text[], r.model_version), 0)", "i4"),
+            ("COALESCE(r.live, true)::int4", "i4"),
         ],
         sql.SQL(
             "{} e LEFT JOIN {} s ON s.enterprise_id = e.id LEFT JOIN {} r ON r.enterprise_id = e.id"
@@ -148,6 +155,7 @@ def firm_state(cursor: psycopg.Cursor, *, rulebook_version: str, rulebook: Ruleb
         },
     )
     order = np.argsort(columns[0], kind="stable")
+    columns[-1] = columns[-1] > 0
     return FirmState(*(c[order] for c in columns), model_versions=versions)
 
 

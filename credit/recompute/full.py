@@ -95,7 +95,7 @@ def _bulk_recompute(
     records = bulk_read.counted_records(cursor, firms.ids, rulebook, as_of=as_of)
     open_entries = bulk_read.open_blacklist_entries(cursor, firms.ids)
     risk_mean = firms.usual_population_mean()
-    other_mean = firms.has_risk & (firms.population_mean != risk_mean)
+    other_mean = firms.blended & (firms.population_mean != risk_mean)
     scores = bulk_score(
         enterprise_ids=firms.ids,
         records=records.arrays,
@@ -103,7 +103,7 @@ def _bulk_recompute(
         as_of=as_of,
         risk_probability=None
         if risk_mean is None
-        else np.where(other_mean, np.nan, firms.probability),
+        else np.where(other_mean | ~firms.live, np.nan, firms.probability),
         risk_population_mean=risk_mean,
     )
     scores = _blend_other_means(scores, firms, other_mean, rulebook)

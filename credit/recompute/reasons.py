@@ -182,8 +182,9 @@ class ReasonWriter:
     ) -> list[str]:
         """model_reasons of each firm as fragments ("" without an estimate)."""
         parts = []
-        for present, probability, mean, version, reasons, model_c, serious in zip(
+        for present, live, probability, mean, version, reasons, model_c, serious in zip(
             firms.has_risk[positions].tolist(),
+            firms.live[positions].tolist(),
             firms.probability[positions].tolist(),
             firms.population_mean[positions].tolist(),
             firms.model_version_index[positions].tolist(),
@@ -195,9 +196,10 @@ class ReasonWriter:
             if not present:
                 parts.append("")
                 continue
-            # Everything model_reasons shows: the version, both rates as printed, the points,
-            # whether the no-lift line applies, the model's own reasons.
+            # Everything model_reasons shows: whether the model is live, the version, both rates
+            # as printed, the points, whether the no-lift line applies, the model's own reasons.
             key = (
+                live,
                 version,
                 f"{probability:.1%}",
                 f"{mean:.1%}",
@@ -212,6 +214,7 @@ class ReasonWriter:
                     population_mean=mean,
                     model_version=firms.model_versions[version - 1],
                     reasons=risk_reasons.lists[reasons],
+                    live=live,
                 )
                 lines = model_reasons(risk, model_c, has_serious=serious, rulebook=self.rulebook)
                 part = self._models[key] = ",".join(_fragment(r) for r in lines)

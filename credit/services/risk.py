@@ -37,6 +37,7 @@ def risk_update(
     population_mean: float,
     model_version: str,
     reasons: list[str],
+    live: bool = True,
 ) -> EnterpriseRisk:
     """Store the model's estimate for blending at the next recompute. Not audited one by one
     (a nightly run touches every enterprise): each snapshot names the model version it used."""
@@ -50,6 +51,7 @@ def risk_update(
             "population_mean": float(population_mean),
             "model_version": model_version,
             "reasons": list(reasons),
+            "live": live,
         },
     )
     enterprise_mark_dirty(enterprise_id=enterprise.id)
@@ -77,6 +79,7 @@ def risks_update(
     model_version: str,
     population_mean: float,
     withdraw_others: bool = False,
+    live: bool = True,
 ) -> int:
     """`risk_update` for a whole scoring run: upsert every estimate in chunks, flag the
     enterprises dirty in bulk, audit the run once and queue ONE `credit.recompute_dirty` after
@@ -85,7 +88,10 @@ def risks_update(
     `withdraw_others`: the run estimated every enterprise that manages a compound (the nightly
     scoring), so an estimate it did not renew belongs to a firm that no longer manages any and
     is deleted — its score loses the model part instead of keeping an old model's opinion of
-    compounds it has left."""
+    compounds it has left.
+
+    `live=False`: the model has not passed the promotion gate; the estimates are stored (the
+    model card shows them) but move no score, and each row's reasons are the gate's verdict."""
     probabilities = [float(population_mean), *(float(r.probability) for r in risks)]
     if not all(0.0 <= value <= 1.0 for value in probabilities):
         raise Invalid("invalid_probability", ERR_PROBABILITY)
@@ -100,6 +106,7 @@ def risks_update(
             population_mean=float(population_mean),
             model_version=model_version,
             reasons=list(risk.reasons),
+            live=live,
         )
         for risk in risks
     ]
@@ -108,7 +115,14 @@ def risks_update(
         batch_size=RISK_BATCH,
         update_conflicts=True,
         unique_fields=["enterprise"],
-        update_fields=["probability", "population_mean", "model_version", "reasons", "updated_at"],
+        update_fields=[
+            "probability",
+            "population_mean",
+            "model_version",
+            "reasons",
+            "live",
+            "updated_at",
+        ],
     )
     withdrawn = _risks_not_renewed_since(started) if withdraw_others else []
     enterprises_mark_dirty(enterprise_ids=[*enterprise_ids, *withdrawn])
@@ -122,6 +136,7 @@ def risks_update(
             "population_mean": float(population_mean),
             "enterprises": len(rows),
             "withdrawn": withdrawn,
+            "live": live,
         },
     )
     # A lost message only delays the blend: the flags are committed and the sweeper runs anyway.

@@ -56,6 +56,12 @@ class RiskModelVersion(BaseModel):
     # PSI per feature between the training population and the latest scored population.
     drift = models.JSONField(_("漂移（PSI）"), default=dict, blank=True)
     drift_as_of = models.DateField(_("漂移计算日期"), null=True, blank=True)
+    # Why staff promoted a model that did not pass the promotion gate (ml.gate); such a model
+    # is live only with this recorded reason.
+    gate_override_reason = models.TextField(_("未通过检验仍启用的理由"), blank=True)
+    # The monthly re-check of calibration on the latest completed period: a list of
+    # {"cutoff", "checked_on", "n", "ece", "observed_rate", "mean_predicted", "drifted"}.
+    calibration_checks = models.JSONField(_("校准复核"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("风险模型版本")

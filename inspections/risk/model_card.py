@@ -17,7 +17,9 @@ from credit.access import require_role
 from credit.models import Region, StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
 from inspections.risk.charts import CalibrationChart, calibration_chart
-from inspections.risk.registry import access_version
+from inspections.risk.gating import model_status
+from inspections.risk.registry import access_version, active_version, scoring_version
+from ml.gate import COMPETITOR_NAMES
 
 CARD_ROLES = (StaffRole.REVIEWER, StaffRole.ADMIN)
 # Usual credit-scoring reading of the PSI (also in ml.metrics.psi).
@@ -25,6 +27,7 @@ PSI_WATCH, PSI_RETRAIN = 0.1, 0.25
 HISTORY_LENGTH = 20
 
 ERR_NO_MODEL = "尚无启用的风险模型。"
+RANKING_LABELS = {"model": "风险模型", **COMPETITOR_NAMES}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class ModelCard:
     drift: tuple[DriftRow, ...]
     drift_as_of: date | None
     history: tuple[VersionRow, ...]
+    live: bool  # the model moves scores and ranks plans (see inspections.risk.gating)
+    live_reason: str  # why, in one plain-Chinese sentence
+    ranking_label: str  # what ranks the plans now: the model, or a simple ranking
+    gate: dict[str, Any]  # ml.gate verdict: each competitor with its ratio interval
+    gate_override_reason: str
+    calibration_checks: tuple[dict[str, Any], ...]  # the monthly re-checks, newest first
 
 
 def psi_level(value: float) -> str:
@@ -122,7 +131,8 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
     if version is not None:
         row = access_version(version)
     else:
-        row = RiskModelVersion.objects.filter(status=RiskModelStatus.ACTIVE).first()
+        # No active model yet: the newest one, with why it is not live.
+        row = scoring_version()
         if row is None:
             raise NotFound("no_model", ERR_NO_MODEL)
     holdout = row.metrics.get("holdout", {})
@@ -135,6 +145,7 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
     )
     calibration = holdout.get("model", {}).get("calibration", [])
     drift = sorted(row.drift.items(), key=lambda item: (-item[1], item[0]))
+    status = model_status(row)
     return ModelCard(
         version=row.version,
         status=row.status,
@@ -149,4 +160,12 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
         drift=tuple(DriftRow(name, value, psi_level(value)) for name, value in drift),
         drift_as_of=row.drift_as_of,
         history=_history(),
+        live=status.live and row.status == RiskModelStatus.ACTIVE,
+        live_reason=status.reason,
+        ranking_label=RANKING_LABELS.get(status.ranking, status.ranking)
+        if row.status == RiskModelStatus.ACTIVE or active_version() is None
+        else "",
+        gate=holdout.get("gate", {}),
+        gate_override_reason=row.gate_override_reason,
+        calibration_checks=tuple(reversed(row.calibration_checks or [])),
     )

@@ -10,6 +10,7 @@ has an open task (typically its complaint visit) keeps that task and gets no sec
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,6 +26,7 @@ from credit.models import Region, StaffProfile, StaffRole
 from inspections.models import (
     Complaint,
     ComplaintOutcome,
+    Finding,
     Inspection,
     InspectionPlan,
     InspectionStatus,
@@ -33,12 +35,15 @@ from inspections.models import (
     PlanItem,
     Project,
     ProjectRisk,
+    ReviewStatus,
     TaskKind,
 )
+from inspections.risk.gating import ModelStatus, model_status
 from inspections.risk.planner import DEFAULT_RANDOM_SHARE, Candidate, Plan, make_plan
 from inspections.risk.registry import active_version
 from inspections.services.common import validated
 from inspections.services.tasks import OPEN_STATUSES, task_create
+from ml.gate import DAYS_SINCE_INSPECTION
 
 ROUND_DAYS = 28  # a round is four weeks: Monday to the Sunday four weeks later
 MAX_CAPACITY = 5000  # a league's inspectors make a few hundred visits a month at most
@@ -55,6 +60,9 @@ ERR_START_TOO_FAR = "计划开始日期不能晚于一年以后。"
 ERR_CAPACITY = "巡查能力须在 1 到 {max} 次之间。"
 ERR_SHARE = "随机抽查比例须在 0 到 1 之间。"
 ERR_PLAN_EXISTS = "该区划在此开始日期已有批准的巡查计划。"
+MSG_RANK_FINDINGS = "近一年确认违规{n}项"
+MSG_RANK_DAYS = "已{days}天未巡查"
+MSG_RANK_NEVER = "从未巡查"
 ERR_NO_INSPECTOR = "项目「{project}」所在区划没有巡查员，无法派发任务。"
 
 
@@ -137,12 +145,18 @@ def plan_candidates(*, region: Region, start: date) -> dict[int, tuple[Candidate
         .annotate(n=Count("id"))
         .values_list("project_id", "n")
     )
-    risks = {
-        row[0]: row[1:]
-        for row in ProjectRisk.objects.filter(project_id__in=ids).values_list(
-            "project_id", "probability", "reasons"
-        )
-    }
+    status = model_status(active_version())
+    risks = (
+        {
+            row[0]: row[1:]
+            for row in ProjectRisk.objects.filter(project_id__in=ids).values_list(
+                "project_id", "probability", "reasons"
+            )
+        }
+        if status.live
+        else {}
+    )
+    findings = {} if status.live else confirmed_findings_last_year(ids, start=start)
     managers = {
         row[0]: row[1:]
         for row in ManagementContract.objects.filter(
@@ -159,12 +173,19 @@ def plan_candidates(*, region: Region, start: date) -> dict[int, tuple[Candidate
         days = None if visited is None else (start - timezone.localdate(visited)).days
         probability, reasons = risks.get(project_id, (None, []))
         uscc, enterprise_name = managers.get(project_id, (None, None))
+        ranking, ranking_text = (
+            (None, "")
+            if status.live
+            else _simple_ranking(status, findings.get(project_id, 0), days)
+        )
         candidate = Candidate(
             project_id=project_id,
             probability=probability,
             reasons=tuple(reasons),
             days_since_inspection=days,
             open_complaints=complaints.get(project_id, 0),
+            ranking=ranking,
+            ranking_text=ranking_text,
         )
         info = ProjectInfo(
             id=project_id,
@@ -178,6 +199,37 @@ def plan_candidates(*, region: Region, start: date) -> dict[int, tuple[Candidate
         )
         result[project_id] = (candidate, info)
     return result
+
+
+def confirmed_findings_last_year(project_ids: list[int], *, start: date) -> dict[int, int]:
+    """Confirmed findings per compound in the 365 days before `start`: the simple ranking a
+    planner has without a model (ml.gate.PAST_FINDINGS, counted as the features count it)."""
+    since = start - timedelta(days=365)
+    return dict(
+        Finding.objects.filter(
+            inspection__project_id__in=project_ids,
+            review_status=ReviewStatus.CONFIRMED,
+            inspection__started_at__date__gte=since,
+            inspection__started_at__date__lt=start,
+        )
+        .values("inspection__project_id")
+        .annotate(n=Count("id"))
+        .values_list("inspection__project_id", "n")
+    )
+
+
+def _simple_ranking(
+    status: ModelStatus, findings: int, days: int | None
+) -> tuple[float | None, str]:
+    """(value, words) of the fallback ranking for one compound; (None, "") while the model is
+    live (it ranks the model slots)."""
+    if status.live:
+        return None, ""
+    if status.fallback == DAYS_SINCE_INSPECTION:
+        if days is None:
+            return math.inf, MSG_RANK_NEVER
+        return float(days), MSG_RANK_DAYS.format(days=days)
+    return float(findings), MSG_RANK_FINDINGS.format(n=findings)
 
 
 def _preview(

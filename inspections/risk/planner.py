@@ -8,7 +8,9 @@ Order of selection, within `capacity` visits:
    wins and `mandatory_left_out` says how many did not fit, so the planner can add visits.
 3. Random slots: `round(random_share * capacity)`, at most what is left after 1.
 4. Model slots: the remaining slots go to the highest probabilities (unscored compounds after
-   scored ones, then longest uninspected).
+   scored ones, then longest uninspected). While the model is not live (it has not passed the
+   promotion gate, see inspections.risk.gating) no candidate has a probability and these slots
+   go by the best simple ranking instead (`Candidate.ranking`), selected_by "ranking".
 5. The random slots are filled by a simple random sample without replacement of `m` compounds
    out of the `N` eligible compounds selected by none of the above (the pool), drawn with
    `random.Random(seed)` from the pool sorted by project id. Every pool compound has inclusion
@@ -36,6 +38,7 @@ MSG_OVERDUE = "已{months}个月未巡查（超过12个月必查）"
 MSG_MODEL = "模型风险排名第{rank}位（违规概率{p:.1%}）"
 MSG_MODEL_UNSCORED = "尚无模型评分，按未巡查时长排序"
 MSG_RANDOM = "随机抽查（入选概率{q:.1%}）"
+MSG_RANKING = "简单排序第{rank}位：{text}（风险模型未上线）"
 
 ERR_CAPACITY = "capacity must be at least 1"
 ERR_SHARE = "random_share must lie in [0, 1]"
@@ -48,13 +51,17 @@ class Candidate:
     reasons: tuple[str, ...]  # the model's reasons for its probability
     days_since_inspection: int | None  # None: never inspected
     open_complaints: int
+    # The best simple ranking's value (higher = inspect first), set only while the model is
+    # not live; `ranking_text` says it in words ("近一年确认违规3项").
+    ranking: float | None = None
+    ranking_text: str = ""
 
 
 @dataclass(frozen=True)
 class PlannedItem:
     project_id: int
     rank: int
-    selected_by: str  # complaint | overdue | model | random
+    selected_by: str  # complaint | overdue | model | ranking | random
     inclusion_probability: float
     probability: float | None
     reasons: tuple[str, ...]
@@ -97,7 +104,7 @@ def make_plan(
     random_slots = min(remaining, random_slot_count(capacity, random_share))
     rest = sorted(
         (c for c in candidates if c.project_id not in chosen),
-        key=lambda c: (c.probability is None, -_p(c), -_days(c), c.project_id),
+        key=lambda c: (c.probability is None, -_p(c), -_ranking(c), -_days(c), c.project_id),
     )
     model_picks = rest[: remaining - random_slots]
     pool = sorted(rest[remaining - random_slots :], key=lambda c: c.project_id)
@@ -114,9 +121,12 @@ def make_plan(
     for candidate in mandatory[len(items) :]:
         items.append(_item(candidate, len(items) + 1, "overdue", 1.0, _overdue_reason(candidate)))
     for position, candidate in enumerate(model_picks, start=1):
-        items.append(
-            _item(candidate, len(items) + 1, "model", 1.0, _model_reason(candidate, position))
+        by = (
+            "ranking"
+            if candidate.probability is None and candidate.ranking is not None
+            else "model"
         )
+        items.append(_item(candidate, len(items) + 1, by, 1.0, _model_reason(candidate, position)))
     for candidate in sorted(random_picks, key=lambda c: (-_p(c), c.project_id)):
         items.append(_item(candidate, len(items) + 1, "random", q, MSG_RANDOM.format(q=q)))
     return Plan(
@@ -130,6 +140,10 @@ def make_plan(
 
 def _p(candidate: Candidate) -> float:
     return -1.0 if candidate.probability is None else candidate.probability
+
+
+def _ranking(candidate: Candidate) -> float:
+    return -math.inf if candidate.ranking is None else candidate.ranking
 
 
 def _days(candidate: Candidate) -> float:
@@ -164,6 +178,8 @@ def _overdue_reason(candidate: Candidate) -> str:
 
 
 def _model_reason(candidate: Candidate, position: int) -> str:
+    if candidate.probability is None and candidate.ranking is not None:
+        return MSG_RANKING.format(rank=position, text=candidate.ranking_text)
     if candidate.probability is None:
         return MSG_MODEL_UNSCORED
     return MSG_MODEL.format(rank=position, p=candidate.probability)

@@ -30,6 +30,7 @@ from credit.models import StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
 from inspections.task_names import SCORE_RISK_TASK
 from ml import persistence
+from ml.gate import gate_from_dict
 from ml.model import TrainedModel
 
 KEY_PREFIX = "risk-models"
@@ -43,6 +44,8 @@ ERR_NO_ACTIVE_MODEL = "尚无启用的风险模型。"
 ERR_NOT_ACTIVE = "只能回退当前启用的模型版本。"
 ERR_NO_PREVIOUS = "没有更早启用过的模型版本可以回退。"
 ERR_ARTIFACT_MISSING = "模型文件不在对象存储中：{key}"
+ERR_FAILED_GATE = "该模型未通过上线检验（{verdict}）；如仍要启用，须填写理由。"
+ERR_NO_GATE = "训练时尚无上线检验"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def risk_model_register(
     existing = RiskModelVersion.objects.filter(version=model.version).first()
     if existing is not None:
         return existing
+    verdict = gate_from_dict(metrics.get("holdout", {}).get("gate"))
+    gate_passed = verdict is not None and verdict.passed
     trained_at = trained_at or timezone.now()
     store = get_store()
     store.put_bytes(
@@ -99,7 +104,10 @@ def risk_model_register(
     )
     store.put_bytes(reference_key(model.version), reference_to_bytes(reference))
     with transaction.atomic():
-        first = not RiskModelVersion.objects.filter(status=RiskModelStatus.ACTIVE).exists()
+        # A fresh installation starts with its first model only if it passed the gate.
+        first = gate_passed and not (
+            RiskModelVersion.objects.filter(status=RiskModelStatus.ACTIVE).exists()
+        )
         row = RiskModelVersion(
             version=model.version,
             object_key=model_key(model.version),
@@ -118,7 +126,11 @@ def risk_model_register(
             action="risk_model.registered",
             object_type="risk_model_version",
             object_id=row.version,
-            payload={"status": row.status, "data_until": data_until.isoformat()},
+            payload={
+                "status": row.status,
+                "data_until": data_until.isoformat(),
+                "gate_passed": gate_passed,
+            },
         )
     return row
 
@@ -137,7 +149,9 @@ def active_version() -> RiskModelVersion | None:
     return RiskModelVersion.objects.filter(status=RiskModelStatus.ACTIVE).first()
 
 
-def _activate(row: RiskModelVersion, *, user: AbstractBaseUser, action: str) -> RiskModelVersion:
+def _activate(
+    row: RiskModelVersion, *, user: AbstractBaseUser, action: str, reason: str = ""
+) -> RiskModelVersion:
     previous = (
         RiskModelVersion.objects.select_for_update()
         .filter(status=RiskModelStatus.ACTIVE)
@@ -156,7 +170,10 @@ def _activate(row: RiskModelVersion, *, user: AbstractBaseUser, action: str) -> 
         action=action,
         object_type="risk_model_version",
         object_id=row.version,
-        payload={"previous": previous.version if previous else None},
+        payload={
+            "previous": previous.version if previous else None,
+            **({"override_reason": reason} if reason else {}),
+        },
     )
     # Scores must follow the model the credit blend claims to use.
     enqueue_on_commit(SCORE_RISK_TASK)
@@ -164,13 +181,25 @@ def _activate(row: RiskModelVersion, *, user: AbstractBaseUser, action: str) -> 
 
 
 @transaction.atomic
-def risk_model_promote(*, user: AbstractBaseUser, version: str) -> RiskModelVersion:
-    """Make `version` the active model (admins). Promoting the active version changes nothing."""
+def risk_model_promote(
+    *, user: AbstractBaseUser, version: str, reason: str = ""
+) -> RiskModelVersion:
+    """Make `version` the active model (admins). Promoting the active version changes nothing.
+    A model that did not pass the promotion gate (ml.gate) is promoted only with a reason,
+    which is recorded on the version and in the audit log (it is then live: see gating)."""
     require_role(user, StaffRole.ADMIN)
     row = access_version(version, for_update=True)
     if row.status == RiskModelStatus.ACTIVE:
         return row
-    return _activate(row, user=user, action="risk_model.promoted")
+    reason = reason.strip()
+    gate = gate_from_dict((row.metrics or {}).get("holdout", {}).get("gate"))
+    if not (gate is not None and gate.passed):
+        if not reason:
+            verdict = gate.reason_zh if gate is not None else ERR_NO_GATE
+            raise Conflict("model_failed_gate", ERR_FAILED_GATE.format(verdict=verdict))
+        row.gate_override_reason = reason
+        row.save(update_fields=["gate_override_reason", "updated_at"])
+    return _activate(row, user=user, action="risk_model.promoted", reason=reason)
 
 
 @transaction.atomic
@@ -215,6 +244,18 @@ def load_active_model() -> LoadedModel | None:
     if row is None:
         return None
     return LoadedModel(row=row, model=load_model(row))
+
+
+def scoring_version() -> RiskModelVersion | None:
+    """The version the nightly run scores with: the active one, else the newest registered
+    (which failed the promotion gate, or it would have been activated): its estimates are
+    then stored but move no score, and the scores say why (inspections.risk.gating)."""
+    return active_version() or RiskModelVersion.objects.order_by("-trained_at", "-id").first()
+
+
+def load_scoring_model() -> LoadedModel | None:
+    row = scoring_version()
+    return None if row is None else LoadedModel(row=row, model=load_model(row))
 
 
 def load_reference(row: RiskModelVersion) -> pd.DataFrame | None:

@@ -22,7 +22,8 @@ from django.utils import timezone
 from credit.services import RiskRow, risks_update
 from inspections.models import Project, ProjectRisk, RiskModelVersion
 from inspections.risk.features_orm import event_tables
-from inspections.risk.registry import load_active_model, load_reference
+from inspections.risk.gating import ModelStatus, model_status
+from inspections.risk.registry import load_reference, load_scoring_model
 from ml import metrics
 from ml.features import SEASON_FEATURES, build_features
 from ml.model import TrainedModel, predict_proba, score_enterprises
@@ -69,8 +70,9 @@ def score_compounds(model: TrainedModel, features: pd.DataFrame) -> CompoundScor
 def risk_score_all(
     *, today: date | None = None, progress: Callable[[str], None] = _silent
 ) -> ScoringSummary | None:
-    """Score every compound and enterprise with the active model; None when there is none."""
-    loaded = load_active_model()
+    """Score every compound and enterprise with the active model (or, while none is active, the
+    newest model, whose estimates then move no score); None when no model exists."""
+    loaded = load_scoring_model()
     if loaded is None:
         return None
     today = today or timezone.localdate()
@@ -85,7 +87,9 @@ def risk_score_all(
     with transaction.atomic():
         _write_project_risks(scores, loaded.row.version)
         progress(f"写入企业风险 updating {len(enterprises)} enterprises …")
-        _write_enterprise_risks(scores, managed, enterprises, population_mean, loaded.row.version)
+        _write_enterprise_risks(
+            scores, managed, enterprises, population_mean, loaded.row, model_status(loaded.row)
+        )
         max_psi = _record_drift(loaded.row, scores, today)
     progress("完成 done")
     return ScoringSummary(
@@ -125,8 +129,12 @@ def _write_enterprise_risks(
     managed: pd.DataFrame,
     enterprises: pd.DataFrame,
     population_mean: float,
-    version: str,
+    row: RiskModelVersion,
+    status: ModelStatus,
 ) -> None:
+    """The enterprise estimates with their reasons; while the model is not live (the gate, see
+    inspections.risk.gating) they are stored for the model card but move no score, and every
+    firm's model line is the gate's verdict instead of the model's reasons."""
     riskiest = _riskiest_compound(scores, managed)
     names = dict(Project.objects.filter(pk__in=riskiest.to_list()).values_list("id", "name"))
     reasons_of = dict(zip(scores.probability.index, scores.reasons, strict=True))
@@ -139,13 +147,19 @@ def _write_enterprise_risks(
             MSG_RISKIEST.format(name=names.get(compound_id, compound_id), reason=text)
             for text in reasons_of[compound_id][:ENTERPRISE_COMPOUND_REASONS]
         ]
+        if not status.live:
+            reasons = [status.reason]
         rows.append(
             RiskRow(enterprise_id=int(enterprise_id), probability=float(p), reasons=reasons)
         )
     # One bulk upsert, one audit entry and one queued sweep for the whole run. The run covers
     # every enterprise managing a compound today: any other firm's old estimate is withdrawn.
     risks_update(
-        risks=rows, model_version=version, population_mean=population_mean, withdraw_others=True
+        risks=rows,
+        model_version=row.version,
+        population_mean=population_mean,
+        withdraw_others=True,
+        live=status.live,
     )
 
 

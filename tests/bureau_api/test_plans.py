@@ -177,10 +177,33 @@ def test_inspectors_have_no_bureau_access(compounds, start):
 
 
 # --- model -------------------------------------------------------------------------------------
+# What ml.gate.GateResult.as_dict stores for a model that beat every competitor.
+PASSED_GATE = {
+    "passed": True,
+    "k": 0.1,
+    "confidence": 0.95,
+    "bootstrap_draws": 400,
+    "comparisons": [
+        {
+            "competitor": "past_findings",
+            "competitor_name": "按近一年确认违规数排序",
+            "model_precision": 0.5,
+            "competitor_precision": 0.4,
+            "ratio": 1.25,
+            "interval": [1.1, 1.4],
+            "beaten": True,
+        }
+    ],
+    "best_simple_ranking": "past_findings",
+    "reason": "风险模型在后一时段的留出数据上优于所有对照排序",
+}
+
+
 def model_row(version: str, status: str, days: int = 0) -> RiskModelVersion:
     trained = timezone.make_aware(datetime(2025, 1, 1, 3)) + timedelta(days=days)
     metrics = {
         "holdout": {
+            "gate": PASSED_GATE,
             "n": 40,
             "base_rate": 0.2,
             "model": {

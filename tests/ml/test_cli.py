@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import cli, metrics
+from ml import cli, metrics, tables
 
 ROWS_PER_PERIOD = 400
 
@@ -84,6 +84,8 @@ def test_runs_as_a_module(table):
             "y",
             "--time-col",
             "period",
+            "--id-col",
+            "id",
             "--k",
             "0.2",
         ],
@@ -142,7 +144,7 @@ def test_parquet_and_feather_without_pyarrow_say_what_to_install(
 ):
     path = tmp_path / f"table{suffix}"
     path.write_bytes(b"")
-    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(tables.importlib.util, "find_spec", lambda name: None)
     code, _, err = _run(
         ["evaluate", "--table", str(path), "--target", "y", "--time-col", "t"], capsys
     )

@@ -75,7 +75,11 @@ def test_metadata_records_the_training_window(trained):
     train_cutoffs, holdout = plan_cutoffs(LAST_DAY)
     assert trained.metadata["train_cutoffs"] == [c.isoformat() for c in train_cutoffs]
     assert trained.metadata["holdout_cutoff"] == holdout.isoformat()
-    assert trained.metadata["calibration"] == "isotonic, folds by time"
+    # Calibrated out of time: on the most recent training cutoff, fitted on the earlier ones
+    calibration = trained.metadata["calibration"]
+    assert calibration["calibrated_on"] == [c.isoformat() for c in sorted(train_cutoffs)[-3:]]
+    assert calibration["method"] == "isotonic"
+    assert calibration["base_rows"] > 0 and calibration["calibration_rows"] > 0
     assert trained.feature_names == FEATURE_NAMES
     assert trained.version.startswith("risk-hgb-")
 

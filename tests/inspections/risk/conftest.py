@@ -2,10 +2,11 @@
 of the test's own, and bureau API clients for staff of 呼和浩特 (150100)."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -64,8 +65,22 @@ class SimulatedDb:
     reviewer: StaffProfile
 
 
+def _with_shuffled_findings(world, seed: int):
+    """The same visits with their findings dealt out at random: a world nothing can predict."""
+    inspections = world.inspections.copy()
+    order = np.random.default_rng(seed).permutation(len(inspections))
+    counts = [c for c in inspections.columns if c.startswith("n_") or c == "codes"]
+    inspections[counts] = inspections[counts].to_numpy()[order]
+    return replace(world, inspections=inspections)
+
+
 def simulated_db(
-    *, n_enterprises: int = 10, n_compounds: int = 80, years: int = 3, seed: int = 11
+    *,
+    n_enterprises: int = 10,
+    n_compounds: int = 80,
+    years: int = 3,
+    seed: int = 11,
+    shuffle_findings: bool = False,
 ) -> SimulatedDb:
     """Regions, firms, compounds and contracts mirroring a simulated world (each compound
     managed since 2015 by the firm the simulator has managing it at the end), then the world's
@@ -76,6 +91,8 @@ def simulated_db(
     world = simulate(
         n_enterprises, n_compounds, today - timedelta(days=days), days, seed, visits_per_year=4.0
     )
+    if shuffle_findings:
+        world = _with_shuffled_findings(world, seed)
     firms = [
         EnterpriseFactory(region=region(str(code)))
         for code in world.enterprises["region_code"].to_numpy()

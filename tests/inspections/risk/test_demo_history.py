@@ -46,7 +46,11 @@ def test_the_demo_has_history_a_model_scores_and_a_plan_and_a_rerun_adds_nothing
     assert Finding.objects.filter(review_status="confirmed").exists()
     assert (ctx.counts["risk_models_trained"], ctx.counts["plans_written"]) == (1, 1)
     model = RiskModelVersion.objects.get()
-    assert model.status == "active" and model.drift_as_of == today
+    # Twenty firms' history cannot show a model beating the simple rankings by more than
+    # chance: it is registered and scores, but is not live (the promotion gate).
+    assert model.status == "candidate" and model.drift_as_of == today
+    assert not model.metrics["holdout"]["gate"]["passed"]
+    assert not EnterpriseRisk.objects.filter(live=True).exists()
     assert set(ProjectRisk.objects.values_list("project_id", flat=True)) == set(
         Project.objects.values_list("id", flat=True)
     )
@@ -59,6 +63,7 @@ def test_the_demo_has_history_a_model_scores_and_a_plan_and_a_rerun_adds_nothing
     assert Snapshot.objects.order_by("-id").first().model_version == model.version
     plan = InspectionPlan.objects.get()
     assert (plan.region_id, plan.approved_by.username) == ("150100", "admin")
+    assert not plan.items.filter(selected_by="model").exists()  # the simple ranking instead
     assignees = set(plan.items.values_list("task__assignee__user__username", flat=True))
     assert assignees == {"inspector_150100"}
     before = rows()

@@ -19,12 +19,34 @@ pytestmark = pytest.mark.django_db
 T0 = timezone.make_aware(datetime(2025, 1, 1, 3, 0))
 
 
-def version_row(name: str, status: str, *, days: int, promoted: bool) -> RiskModelVersion:
+def gate(*, passed: bool) -> dict:
+    """A stored promotion-gate verdict (ml.gate.GateResult.as_dict) against past findings."""
+    low = 1.12 if passed else 0.91
+    return {
+        "passed": passed,
+        "k": 0.1,
+        "comparisons": [
+            {
+                "competitor": "past_findings",
+                "model_precision": 0.44,
+                "competitor_precision": 0.36,
+                "ratio": 1.22 if passed else 1.02,
+                "interval": [low, 1.33],
+            }
+        ],
+        "reason": "通过" if passed else "风险模型未显著优于按近一年确认违规数排序",
+    }
+
+
+def version_row(
+    name: str, status: str, *, days: int, promoted: bool, passed: bool = True
+) -> RiskModelVersion:
     trained = T0 + timedelta(days=days)
     return RiskModelVersion.objects.create(
         version=name,
         object_key=f"risk-models/{name}/model.zip",
         reference_key=f"risk-models/{name}/reference.npz",
+        metrics={"holdout": {"gate": gate(passed=passed)}},
         status=status,
         trained_at=trained,
         data_until=date(2024, 12, 31) + timedelta(days=days),
@@ -121,3 +143,19 @@ def test_only_admins_change_the_active_model(versions, role):
 
     assert statuses()["risk-hgb-v1"] == "active"
     assert not AuditEntry.objects.filter(action__startswith="risk_model.").exists()
+
+
+def test_a_model_that_failed_the_gate_is_promoted_only_with_a_recorded_reason(versions, admin):
+    version_row("risk-hgb-weak", RiskModelStatus.CANDIDATE, days=90, promoted=False, passed=False)
+
+    with pytest.raises(DomainError) as caught:
+        risk_model_promote(user=admin, version="risk-hgb-weak")
+    assert (status_for(caught.value), caught.value.code) == (409, "model_failed_gate")
+    assert "未显著优于" in caught.value.detail
+    assert statuses()["risk-hgb-weak"] == "candidate"
+
+    row = risk_model_promote(user=admin, version="risk-hgb-weak", reason="省厅要求试运行一个月")
+
+    assert (row.status, row.gate_override_reason) == ("active", "省厅要求试运行一个月")
+    entry = AuditEntry.objects.filter(action="risk_model.promoted").order_by("-seq").first()
+    assert entry.payload["override_reason"] == "省厅要求试运行一个月"

@@ -19,12 +19,14 @@ from inspections.models import (
     InspectionTask,
     PlanItem,
     ProjectRisk,
+    RiskModelStatus,
     TaskKind,
     TaskStatus,
 )
 from inspections.risk.plan_services import ROUND_DAYS, plan_approve, plan_preview
 from inspections.risk.planner import Candidate, make_plan, random_slot_count
 from inspections.services import task_create
+from tests.bureau_api.test_plans import model_row
 from tests.factories import ContractFactory, EnterpriseFactory, ProjectFactory, region, staff
 from tests.inspections.risk.conftest import local, visit
 
@@ -158,6 +160,7 @@ def hohhot(db):
     b = staff(role=StaffRole.INSPECTOR, regions=("150100",), name="乙")
     admin = staff(role=StaffRole.ADMIN, regions=("150100",)).user
     firm = EnterpriseFactory()
+    model_row("m", RiskModelStatus.ACTIVE)  # a live model: it passed the promotion gate
     baotou = ProjectFactory(name="包头小区", region=region("150200"), lat=40.6, lon=109.8)
     for _ in range(3):
         task_create(project=baotou, assignee=a, kind=TaskKind.ROUTINE, due_date=start)

@@ -6,13 +6,21 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from backend.exceptions import DomainError
 from backend.models import AuditEntry
 from backend.storage import get_store
 from credit.models import EnterpriseRisk, StaffRole
 from credit.recompute.firm import recompute_enterprise
 from credit.selectors import active_rulebook
 from inspections.models import ProjectRisk, RiskModelStatus, RiskModelVersion
-from inspections.risk.registry import MAX_ARTIFACT_BYTES, load_model, reference_from_bytes
+from inspections.risk.plan_services import plan_preview
+from inspections.risk.registry import (
+    MAX_ARTIFACT_BYTES,
+    load_model,
+    reference_from_bytes,
+    risk_model_promote,
+)
+from inspections.risk.scoring import risk_score_all
 from inspections.risk.training import risk_model_train
 from inspections.tasks import score_risk, train_risk_model
 from ml import persistence
@@ -23,7 +31,7 @@ from tests.inspections.risk.conftest import bureau_client, simulated_db
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("model_store")]
 
 
-def test_training_stores_the_artifact_and_registers_the_first_version_as_active():
+def test_training_stores_the_artifact_and_registers_the_first_version_gated():
     db = simulated_db()
 
     row = risk_model_train(today=db.today)
@@ -35,8 +43,11 @@ def test_training_stores_the_artifact_and_registers_the_first_version_as_active(
     reference = reference_from_bytes(store.read_bytes(row.reference_key, max_bytes=10**8))
     assert list(reference.columns) == [*FEATURE_NAMES, "probability"]
     assert len(reference) == len(db.projects)
-    assert row.status == RiskModelStatus.ACTIVE
     holdout = row.metrics["holdout"]
+    # Eighty compounds cannot show a lead over the simple rankings larger than chance: the first
+    # version is registered, but becomes active only when it passed the gate.
+    assert holdout["gate"]["comparisons"] and not holdout["gate"]["passed"]
+    assert row.status == RiskModelStatus.CANDIDATE
     assert set(holdout["model"]) >= {"roc_auc", "pr_auc", "brier", "ece", "precision_at_k"}
     assert set(holdout["days_earlier"]) == {"model", "past_findings", "random_mean", "perfect"}
     # Every hold-out row falls in exactly one league and one size segment.
@@ -62,6 +73,11 @@ def test_commands_train_and_score_and_the_credit_score_takes_the_model_part(caps
     db = simulated_db()
 
     call_command("train_risk_model", "--today", db.today.isoformat())
+    # Staff make it live with a recorded reason (it cannot pass the gate on eighty compounds).
+    admin = staff(role=StaffRole.ADMIN, regions=("150000",)).user
+    risk_model_promote(
+        user=admin, version=RiskModelVersion.objects.get().version, reason="测试：人工启用"
+    )
     call_command("score_risk", "--today", db.today.isoformat())
 
     out = capsys.readouterr().out
@@ -133,3 +149,38 @@ def test_train_risk_model_without_history_reports_and_registers_nothing():
     assert RiskModelVersion.objects.count() == 0
     with pytest.raises(CommandError, match="巡查历史不足"):
         call_command("train_risk_model")
+
+
+def test_a_useless_model_is_not_promoted_moves_no_score_and_the_planner_falls_back():
+    # Given a history whose findings are shuffled among the visits: nothing predicts them
+    db = simulated_db(shuffle_findings=True)
+    admin = staff(role=StaffRole.ADMIN, regions=("150000",)).user
+
+    row = risk_model_train(today=db.today)
+    risk_score_all(today=db.today)
+
+    # Then the model is registered but not promoted
+    assert row.status == RiskModelStatus.CANDIDATE
+    assert not row.metrics["holdout"]["gate"]["passed"]
+    with pytest.raises(DomainError) as refused:
+        risk_model_promote(user=admin, version=row.version)
+    assert refused.value.code == "model_failed_gate"
+    # and every score's model part is 0, saying why in plain Chinese
+    risks = list(EnterpriseRisk.objects.all())
+    assert risks and not any(r.live for r in risks)
+    for risk in risks:
+        score = recompute_enterprise(enterprise_id=risk.enterprise_id)
+        assert score.model_adjustment == 0
+        (line,) = [r for r in score.reasons if r["code"].startswith("model")]
+        assert line["code"] == "model_not_live" and "模型调整 0 分" in line["text_zh"]
+    # and the planner ranks by the best simple ranking, with the random share kept
+    preview = plan_preview(
+        user=admin, region_code="150000", capacity=20, start=db.today + timedelta(days=1), seed=1
+    )
+    chosen = [item.selected_by for item in preview.plan.items]
+    assert "model" not in chosen and "ranking" in chosen and "random" in chosen
+    assert all(
+        "风险模型未上线" in item.reasons[0]
+        for item in preview.plan.items
+        if item.selected_by == "ranking"
+    )
