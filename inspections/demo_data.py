@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -46,12 +47,16 @@ from inspections.models import (
     ProjectType,
     RiskModelVersion,
 )
+from inspections.risk.features_orm import event_tables
 from inspections.risk.plan_services import plan_approve
 from inspections.risk.scoring import risk_score_all
 from inspections.risk.simulated_history import simulated_history_load
 from inspections.risk.training import risk_model_train
 from inspections.services.contracts import enterprise_scale_refresh
-from ml.simulator import simulate
+from ml import metrics
+from ml.features import COMPOUND_TYPES, build_dataset
+from ml.model import DEFAULT_K
+from ml.simulator import Layout, World, oracle_risk, simulate
 
 PROVINCE_CODE = "150000"
 PROVINCE_NAME = "内蒙古自治区"
@@ -177,7 +182,12 @@ DEMO_PASSWORD = "Wuye-Demo-2025"  # noqa: S105 (printed on purpose: demo account
 DEMO_USCC_SERIAL_BASE = 700_000_000
 # Town compounds sit within a few km of the seat: σ = 0.02° is about 2 km.
 PROJECT_JITTER_DEG = 0.02
-DEFAULT_ENTERPRISES = 60
+# Large enough that the risk model can show, on a later hold-out, a lead over the simple
+# rankings larger than chance (the promotion gate): some 4,000 compounds, as a mid-sized
+# league has. A 60-firm demo of 200 compounds never could, and its model stayed off.
+DEFAULT_ENTERPRISES = 300
+# Compounds per firm: most manage a handful, a few groups dozens (log-normal, median ~9).
+PROJECTS_LOG_MEAN, PROJECTS_LOG_SIGMA, PROJECTS_MAX = 2.2, 0.9, 60
 DEFAULT_YEARS = 3
 DEFAULT_SEED = 20240501
 PROGRESS_EVERY = 500
@@ -253,6 +263,7 @@ class DemoContext:
     project_ids: list[int] = field(default_factory=list)
     credentials: list[DemoCredential] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    world: World | None = None  # the simulated history, when this run wrote it
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (reproducible demo data, not secrets)
@@ -372,12 +383,16 @@ class _DemoProject:
 
 
 def demo_project_rows(ctx: DemoContext) -> list[_DemoProject]:
-    """1–6 projects per enterprise in its own league, around a county seat."""
+    """Projects of each enterprise (log-normal count, see PROJECTS_LOG_MEAN) in its own league,
+    around a county seat."""
     enterprises = Enterprise.objects.filter(pk__in=ctx.enterprise_ids).order_by("uscc")
     rows, keys = [], set()
     for enterprise in enterprises:
         league_code = enterprise.region_id[:4] + "00"
-        for _ in range(ctx.rng.randint(1, 6)):
+        count = min(
+            PROJECTS_MAX, 1 + int(ctx.rng.lognormvariate(PROJECTS_LOG_MEAN, PROJECTS_LOG_SIGMA))
+        )
+        for _ in range(count):
             county = ctx.rng.choice(COUNTIES[league_code])
             values = _project_values(ctx.rng, county, keys)
             keys.add((values["region_id"], values["name"], values["address"]))
@@ -565,13 +580,17 @@ def seed_inspection_history(ctx: DemoContext) -> None:
     """`ctx.years` of simulated inspections, findings and complaints at the demo compounds."""
     project_ids = sorted(set(ctx.project_ids))
     days = 365 * ctx.years
+    start = ctx.today - timedelta(days=days)
     world = simulate(
         len(ctx.enterprise_ids),
         len(project_ids),
-        ctx.today - timedelta(days=days),
+        start,
         days,
         ctx.seed,
         visits_per_year=DEMO_VISITS_PER_YEAR,
+        # The hidden truth acts on the managers and compounds the database shows: a model can
+        # only learn what its features can see.
+        layout=_database_layout(ctx.enterprise_ids, project_ids, start=start, days=days),
     )
     inspectors = {
         profile.user.username.removeprefix("inspector_"): profile
@@ -589,6 +608,39 @@ def seed_inspection_history(ctx: DemoContext) -> None:
         today=ctx.today,
     )
     ctx.counts["inspections_written"] = summary.inspections
+    ctx.world = world
+
+
+def _database_layout(
+    enterprise_ids: list[int], project_ids: list[int], *, start: date, days: int
+) -> Layout:
+    """The demo projects as the simulator's compounds: manager before and after the contract
+    change (if any, within the window), region, type, area and the build year the features see
+    (old compounds before 2000, others recent)."""
+    position = {enterprise_id: i for i, enterprise_id in enumerate(sorted(enterprise_ids))}
+    contracts: dict[int, list[ManagementContract]] = {}
+    for contract in ManagementContract.objects.filter(project_id__in=project_ids).order_by(
+        "start_date", "id"
+    ):
+        contracts.setdefault(contract.project_id, []).append(contract)
+    projects = Project.objects.in_bulk(project_ids)
+    before, after, change_day = [], [], []
+    for project_id in project_ids:
+        first, *later = contracts[project_id]
+        last = later[-1] if later else first
+        before.append(position[first.enterprise_id])
+        after.append(position[last.enterprise_id])
+        change_day.append(min(max((last.start_date - start).days, 0), days) if later else days)
+    rows = [projects[i] for i in project_ids]
+    return Layout(
+        before=np.array(before),
+        after=np.array(after),
+        change_day=np.array(change_day),
+        region_code=np.array([int(p.region_id[:4] + "00") for p in rows]),
+        type_idx=np.array([COMPOUND_TYPES.index(p.project_type) for p in rows]),
+        area_m2=np.array([float(p.building_area_m2) for p in rows]),
+        build_year=np.array([1990 if p.is_old_compound else 2012 for p in rows]),
+    )
 
 
 def seed_risk_model(ctx: DemoContext) -> None:
@@ -599,16 +651,43 @@ def seed_risk_model(ctx: DemoContext) -> None:
         ctx.counts["risk_models_trained"] = 0
         return
     try:
-        risk_model_train(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
+        row = risk_model_train(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
     except DomainError as problem:
         ctx.progress(f"      跳过 skipped: {problem.detail}")
         ctx.counts["risk_models_trained"] = 0
         return
+    if ctx.world is not None:
+        _record_oracle(row, ctx)
     risk_score_all(today=ctx.today, progress=lambda m: ctx.progress(f"      {m}"))
     for enterprise_id in ctx.enterprise_ids:
         recompute_enterprise(enterprise_id=enterprise_id, as_of=ctx.today)
     snapshot_publish(actor=_staff_user(DEMO_ADMIN), as_of=ctx.today)
     ctx.counts["risk_models_trained"] = 1
+
+
+def _record_oracle(row: RiskModelVersion, ctx: DemoContext) -> None:
+    """How close the model comes to an oracle that knows the simulated truth: both rank the
+    hold-out's inspected compounds; their top-10 % precisions and the ratio go on the model's
+    metrics (the model card shows them) and on the console."""
+    cutoff = date.fromisoformat(row.metadata["holdout_cutoff"])
+    holdout = build_dataset(event_tables(as_of=ctx.today), [cutoff])
+    compound_of = {p: i + 1 for i, p in enumerate(sorted(set(ctx.project_ids)))}
+    truth = oracle_risk(ctx.world, cutoff)
+    oracle = truth.reindex([compound_of[p] for p in holdout.compound_ids]).fillna(0).to_numpy()
+    oracle_precision = metrics.precision_at_k(holdout.labels, oracle, DEFAULT_K)
+    model_precision = row.metrics["holdout"]["model"]["precision_at_k"]
+    row.metrics = {
+        **row.metrics,
+        "oracle": {
+            "precision_at_k": oracle_precision,
+            "model_over_oracle": model_precision / oracle_precision if oracle_precision else None,
+        },
+    }
+    row.save(update_fields=["metrics", "updated_at"])
+    ctx.progress(
+        f"      模型 ÷ 知道真相的排序 model ÷ oracle: {model_precision:.3f} ÷ "
+        f"{oracle_precision:.3f}（前10%命中率）"
+    )
 
 
 def seed_inspection_plan(ctx: DemoContext) -> None:

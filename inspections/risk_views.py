@@ -147,9 +147,12 @@ def model_card_view(request: HttpRequest) -> HttpResponse:
     metric_rows = [
         (label, holdout[key])
         for key, label in (
-            ("model", "模型"),
-            ("logistic", "逻辑回归基线"),
-            ("past_findings", "按过去违规排序"),
+            ("model", "模型（现行候选，校准后）"),
+            # The explainer: fitted on every training period, uncalibrated; its coefficients
+            # give the reasons shown to planners.
+            ("logistic", "逻辑回归（解释用，全部训练期）"),
+            ("past_findings", "按近一年确认违规数排序"),
+            ("days_since_inspection", "按距上次巡查天数排序"),
         )
         if key in holdout
     ]

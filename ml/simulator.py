@@ -157,6 +157,23 @@ class World:
         return self.compounds.assign(enterprise_id=managers)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Compounds given from outside instead of drawn (the demo's database, whose registry
+    exists before its history is simulated), so that the hidden truth acts on the managers and
+    attributes the database shows. One element per compound: its manager (enterprise index,
+    0-based) before and after a handover and the handover's day index (``days`` for none), its
+    region code, type index into ``COMPOUND_TYPES``, area in m² and build year."""
+
+    before: np.ndarray
+    after: np.ndarray
+    change_day: np.ndarray
+    region_code: np.ndarray
+    type_idx: np.ndarray
+    area_m2: np.ndarray
+    build_year: np.ndarray
+
+
 def simulate(
     n_enterprises: int,
     n_compounds: int,
@@ -165,8 +182,10 @@ def simulate(
     seed: int,
     *,
     visits_per_year: float = 2.0,
+    layout: Layout | None = None,
 ) -> World:
-    """Simulate ``days`` days from ``start``; ``visits_per_year`` is the mean routine rate."""
+    """Simulate ``days`` days from ``start``; ``visits_per_year`` is the mean routine rate.
+    With ``layout`` the compounds, their managers and handovers are the given ones."""
     if days < 31:
         raise ValueError(ERR_DAYS)
     if n_enterprises < 1 or n_compounds < 1:
@@ -177,8 +196,14 @@ def simulate(
     n_months = int(month_of_day[-1]) + 1
 
     enterprises, log_size = _enterprises(rng, n_enterprises, n_compounds)
+    if layout is not None:
+        counts = np.bincount(layout.before, minlength=n_enterprises)
+        log_size = np.log1p(counts.astype(float))
     quality = _quality_paths(rng, log_size, n_months)
-    compounds, managers = _compounds(rng, enterprises, log_size, quality, n_compounds, days)
+    if layout is None:
+        compounds, managers = _compounds(rng, enterprises, log_size, quality, n_compounds, days)
+    else:
+        compounds, managers = _laid_out(layout)
     enterprises["n_compounds"] = np.bincount(
         compounds["enterprise_id"].to_numpy() - 1, minlength=n_enterprises
     )
@@ -288,6 +313,29 @@ def _compounds(rng, enterprises, log_size, quality, n_compounds: int, days: int)
             "region_code": region,
             "area_m2": np.round(area, 1),
             "compound_type": pd.Categorical.from_codes(type_idx, COMPOUND_TYPES),
+            "build_year": build_year,
+            "old_compound": build_year < OLD_COMPOUND_BEFORE_YEAR,
+        }
+    )
+    return compounds, managers
+
+
+def _laid_out(layout: Layout):
+    managers = _Managers(
+        before=np.asarray(layout.before, dtype=np.int64),
+        after=np.asarray(layout.after, dtype=np.int64),
+        change_day=np.asarray(layout.change_day, dtype=np.int64),
+    )
+    build_year = np.asarray(layout.build_year, dtype=np.int64)
+    compounds = pd.DataFrame(
+        {
+            "compound_id": np.arange(1, len(build_year) + 1, dtype=np.int64),
+            "enterprise_id": managers.after + 1,
+            "region_code": np.asarray(layout.region_code),
+            "area_m2": np.asarray(layout.area_m2, dtype=float),
+            "compound_type": pd.Categorical.from_codes(
+                np.asarray(layout.type_idx, dtype=np.int64), COMPOUND_TYPES
+            ),
             "build_year": build_year,
             "old_compound": build_year < OLD_COMPOUND_BEFORE_YEAR,
         }

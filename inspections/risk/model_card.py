@@ -82,6 +82,7 @@ class ModelCard:
     gate: dict[str, Any]  # ml.gate verdict: each competitor with its ratio interval
     gate_override_reason: str
     calibration_checks: tuple[dict[str, Any], ...]  # the monthly re-checks, newest first
+    oracle: dict[str, Any]  # demo only: the simulated truth's precision and model ÷ oracle
 
 
 def psi_level(value: float) -> str:
@@ -168,4 +169,5 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
         gate=holdout.get("gate", {}),
         gate_override_reason=row.gate_override_reason,
         calibration_checks=tuple(reversed(row.calibration_checks or [])),
+        oracle=row.metrics.get("oracle", {}),
     )
