@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credit', '0004_tender_calls'),
+        ("credit", "0004_tender_calls"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='enterpriserisk',
-            name='live',
-            field=models.BooleanField(default=True, verbose_name='计入信用分'),
+            model_name="enterpriserisk",
+            name="live",
+            field=models.BooleanField(default=True, verbose_name="计入信用分"),
         ),
     ]
