@@ -99,7 +99,14 @@ def phase_train(model_path: Path, quick: bool) -> dict:
         "peak_rss_mb": round(_rss_mb(), 1),
         "artifact_bytes": len(artifact),
         "model_version": model.version,
+        # What the bounded time-ordered search chose, and how it was calibrated (issue 14).
+        "candidate": model.metadata["candidate"],
+        "search": model.metadata["search"],
+        "calibration": model.metadata["calibration"],
         "holdout": {
+            "gate": report["gate"],
+            "model_over_oracle_precision": report["model"]["precision_at_k"]
+            / precision_at_k(holdout.labels, oracle, 0.1),
             "n": report["n"],
             "base_rate": report["base_rate"],
             "model": {k: v for k, v in report["model"].items() if k != "calibration"},

@@ -61,12 +61,40 @@ def main(argv: list[str] | None = None) -> int:
     charts = report.pop("_charts")
     text = json.dumps(to_jsonable(report), ensure_ascii=False, indent=2, allow_nan=False)
     print(text)
+    for line in summary_lines(report):
+        _stderr(line)
     if args.json:
         out = Path(args.json)
         out.write_text(text + "\n", encoding="utf-8")
         for name, svg in charts.items():
             out.with_suffix(f".{name}.svg").write_text(svg, encoding="utf-8")
     return 0
+
+
+def summary_lines(report: dict) -> list[str]:
+    """The short report a person reads (stderr; stdout stays the JSON the contract fixes)."""
+    low, high = report["intervals"]["precision_at_k"]
+    k = report["k"]
+    lines = [
+        f"{report['n_train']} training rows until {report['train_until']}, "
+        f"{report['n_test']} test rows at {report['test_time']} "
+        f"(base rate {report['base_rate']:.3f})",
+        f"model: precision@{k:.0%} {report['precision_at_k']:.3f} [{low:.3f}–{high:.3f}], "
+        f"ROC-AUC {report['roc_auc']:.3f}, ECE {report['ece']:.3f}",
+    ]
+    if "baseline" in report:
+        (versus,) = report["model_vs_baseline"]["comparisons"]
+        ratio_low, ratio_high = versus["interval"]
+        lines.append(
+            f"baseline {report['baseline']['column']}: precision@{k:.0%} "
+            f"{report['baseline']['precision_at_k']:.3f}; model ÷ baseline {versus['ratio']:.2f} "
+            f"[{ratio_low:.2f}–{ratio_high:.2f}] "
+            + ("(beats it)" if versus["beaten"] else "(not beyond chance)")
+        )
+    top = ", ".join(f["feature"] for f in report.get("top_features", [])[:5])
+    if top:
+        lines.append(f"leans on: {top}")
+    return lines
 
 
 def _quiet(message: str) -> None:

@@ -61,7 +61,8 @@ class EnterpriseRisk(models.Model):
     reasons = models.JSONField(_("风险因素"), default=list)
     # False while no model has passed the promotion gate: the estimate is kept for the model
     # card, the score's model part is 0 and its reasons say why.
-    live = models.BooleanField(_("计入信用分"), default=True)
+    # A database default too: bulk loaders that write rows with SQL (COPY) leave it out.
+    live = models.BooleanField(_("计入信用分"), default=True, db_default=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:

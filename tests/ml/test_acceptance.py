@@ -66,7 +66,9 @@ def test_on_a_table_of_another_process_evaluate_beats_the_analysts_baseline(
     for chart in ("lift", "reliability"):
         svg = out.with_suffix(f".{chart}.svg").read_text()
         assert svg.startswith("<svg") and "<polyline" in svg
-    assert "[ml evaluate]" in capsys.readouterr().err  # progress on stderr
+    err = capsys.readouterr().err
+    assert "[ml evaluate] training on" in err  # progress on stderr
+    assert "model ÷ baseline" in err and "(beats it)" in err  # and the short report
 
 
 def test_a_model_of_shuffled_labels_fails_the_gate(world):
