@@ -336,3 +336,38 @@ def test_firms_whose_model_lines_read_alike_share_them_exactly(reviewer, clock, 
     assert len({str(bulk["scores"][f.pk]["reasons"]) for f in firms}) == len(firms) - 1
     for firm in firms:
         assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]
+
+
+def test_a_model_that_is_not_live_gives_the_same_zero_part_and_reason_both_ways(
+    reviewer, clock, no_window
+):
+    # Estimates of a model that failed the promotion gate (stored with live=False) beside
+    # live ones, one of them against another population mean (the per-firm branch of the bulk
+    # path), and a firm with a serious record.
+    verdict = ["风险模型未显著优于按近一年确认违规数排序"]
+    cases = [(0.30, 0.1, False), (0.01, 0.1, False), (0.30, 0.1, True), (0.02, 0.2, False)]
+    firms = [EnterpriseFactory() for _ in cases]
+    for firm, (probability, mean, live) in zip(firms, cases, strict=True):
+        risk_update(
+            enterprise=firm,
+            probability=probability,
+            population_mean=mean,
+            model_version="risk-gated",
+            reasons=verdict if not live else ["近一年投诉较多"],
+            live=live,
+        )
+    new_record(firms[1], "ABANDON", reviewer)
+
+    bulk = outcome_of(recompute_all)
+    one_by_one = outcome_of(recompute_one_by_one)
+
+    for firm, (_, _, live) in zip(firms, cases, strict=True):
+        assert bulk["scores"][firm.pk] == one_by_one["scores"][firm.pk]
+        stored = bulk["scores"][firm.pk]
+        model_lines = [r for r in stored["reasons"] if r["code"].startswith("model")]
+        if live:
+            assert stored["model_adjustment"] != 0
+        else:
+            assert stored["model_adjustment"] == 0
+            assert [r["code"] for r in model_lines] == ["model_not_live"]
+            assert verdict[0] in model_lines[0]["text_zh"]
