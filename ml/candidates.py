@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -292,7 +291,3 @@ def _capped(rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if len(rows) <= SEARCH_ROWS:
         return rows
     return np.sort(rng.choice(rows, SEARCH_ROWS, replace=False))
-
-
-def finite_or_none(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else value

@@ -93,7 +93,7 @@ def encode(frame: pd.DataFrame, columns: list[str], train: np.ndarray) -> Encode
 
 def _encode_column(name: str, column: pd.Series, train: np.ndarray):
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        _refuse_row_identifier(name, column, integers_only=True)
+        _refuse_row_identifier(name, column)
         return "number", {name: column.astype(float)}
     dates = _as_dates(column)
     if dates is not None:
@@ -120,12 +120,12 @@ def _as_dates(column: pd.Series) -> pd.Series | None:
     return pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
 
 
-def _refuse_row_identifier(name: str, column: pd.Series, *, integers_only: bool) -> None:
+def _refuse_row_identifier(name: str, column: pd.Series) -> None:
     """A whole-number column with a different value on every row (a row number, a serial)."""
     present = column.dropna()
     if len(present) < 100 or present.nunique() < len(present):
         return
-    if integers_only and not np.allclose(present.to_numpy(dtype=float) % 1, 0):
+    if not np.allclose(present.to_numpy(dtype=float) % 1, 0):
         return  # distinct measurements (areas, amounts) are features, not identifiers
     raise TableError(ERR_IDENTIFIER.format(name=name, n=present.nunique(), rows=len(column)))
 

@@ -33,13 +33,13 @@ class ModelStatus:
         return "model" if self.live else self.fallback
 
 
+def stored_gate(metrics: dict | None) -> GateResult | None:
+    """The gate's verdict in a version's metrics (None for a model trained before gates)."""
+    return gate_from_dict((metrics or {}).get("holdout", {}).get("gate"))
+
+
 def gate_of(row: RiskModelVersion) -> GateResult | None:
-    return gate_from_dict((row.metrics or {}).get("holdout", {}).get("gate"))
-
-
-def passes_gate(row: RiskModelVersion) -> bool:
-    gate = gate_of(row)
-    return gate is not None and gate.passed
+    return stored_gate(row.metrics)
 
 
 def model_status(row: RiskModelVersion | None) -> ModelStatus:

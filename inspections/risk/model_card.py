@@ -18,7 +18,7 @@ from credit.models import Region, StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
 from inspections.risk.charts import CalibrationChart, calibration_chart
 from inspections.risk.gating import model_status
-from inspections.risk.registry import access_version, active_version, scoring_version
+from inspections.risk.registry import access_version, scoring_version
 from ml.gate import COMPETITOR_NAMES
 
 CARD_ROLES = (StaffRole.REVIEWER, StaffRole.ADMIN)
@@ -164,7 +164,8 @@ def model_card(*, user: AbstractBaseUser, version: str | None = None) -> ModelCa
         live=status.live and row.status == RiskModelStatus.ACTIVE,
         live_reason=status.reason,
         ranking_label=RANKING_LABELS.get(status.ranking, status.ranking)
-        if row.status == RiskModelStatus.ACTIVE or active_version() is None
+        # The current card (no version asked for) shows what ranks the plans now.
+        if version is None or row.status == RiskModelStatus.ACTIVE
         else "",
         gate=holdout.get("gate", {}),
         gate_override_reason=row.gate_override_reason,

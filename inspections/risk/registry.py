@@ -28,9 +28,9 @@ from backend.storage import get_store
 from credit.access import require_role
 from credit.models import StaffRole
 from inspections.models import RiskModelStatus, RiskModelVersion
+from inspections.risk.gating import stored_gate
 from inspections.task_names import SCORE_RISK_TASK
 from ml import persistence
-from ml.gate import gate_from_dict
 from ml.model import TrainedModel
 
 KEY_PREFIX = "risk-models"
@@ -93,7 +93,7 @@ def risk_model_register(
     existing = RiskModelVersion.objects.filter(version=model.version).first()
     if existing is not None:
         return existing
-    verdict = gate_from_dict(metrics.get("holdout", {}).get("gate"))
+    verdict = stored_gate(metrics)
     gate_passed = verdict is not None and verdict.passed
     trained_at = trained_at or timezone.now()
     store = get_store()
@@ -192,7 +192,7 @@ def risk_model_promote(
     if row.status == RiskModelStatus.ACTIVE:
         return row
     reason = reason.strip()
-    gate = gate_from_dict((row.metrics or {}).get("holdout", {}).get("gate"))
+    gate = stored_gate(row.metrics)
     if not (gate is not None and gate.passed):
         if not reason:
             verdict = gate.reason_zh if gate is not None else ERR_NO_GATE
