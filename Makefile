@@ -12,7 +12,7 @@ PYTHON311 := $(shell command -v python3.11 2>/dev/null || \
 	{ python3 -c 'import sys; raise SystemExit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
 	  && command -v python3; })
 
-.PHONY: help install run tender-client test lint bench clean
+.PHONY: help install run tender-client test lint bench clean app
 
 help: ## List the targets
 	@echo "wuye-credit: make <target>"
@@ -39,6 +39,12 @@ run: install ## Migrate, load demo data (once) and serve http://127.0.0.1:8000
 tender-client: export DEBUG := 1
 tender-client: install ## Create a tender-platform client for the demo: make tender-client NAME=平台名称
 	$(PY) manage.py create_tender_client "$(or $(NAME),演示招投标平台)"
+
+# The inspector web app (/m/): its build is committed, so only those who change
+# inspector_app/web/src need node (≥ 18); `npm ci` installs the pinned lock file.
+app: ## Rebuild the inspector web app (inspector_app/build) from inspector_app/web; needs node
+	@command -v node >/dev/null || { echo "node ≥ 18 is required to rebuild the web app" >&2; exit 1; }
+	cd inspector_app/web && npm ci --no-audit --no-fund && node build.mjs
 
 test: install ## Lint, check import layers, run the whole test suite
 	$(VENV)/bin/ruff check .

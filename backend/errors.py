@@ -111,6 +111,7 @@ DOMAIN_STATUSES: dict[type[domain.DomainError], int] = {
     domain.NotFound: 404,
     domain.Forbidden: 403,
     domain.Conflict: 409,
+    domain.Busy: 423,
     domain.Invalid: 422,
     domain.TooLarge: 413,
     domain.UnsupportedType: 415,

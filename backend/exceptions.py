@@ -54,6 +54,11 @@ class Conflict(DomainError):
     an idempotency key reused with another body)."""
 
 
+class Busy(DomainError):
+    """Another request is working on the object right now (a PATCH already streaming into the
+    same upload); the same request a moment later may succeed."""
+
+
 class Invalid(DomainError):
     """The input breaks a rule of the product (an unknown code, a date in the future)."""
 

@@ -27,6 +27,15 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
     "microphone=(), payment=(), usb=()"
 )
+# The inspector web app (inspector_app, mounted here by backend.urls) is the one page driven by
+# its own scripts: a service worker, a manifest, blob: previews of the photos it takes, calls to
+# this site's mobile API, and the camera and position for evidence. Only responses under it get
+# that wider policy; every other path keeps the strict one above.
+APP_PREFIX = "/m/"
+APP_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(self), geolocation=(self), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 # Responses under these prefixes carry personal data or tokens (inspectors' work, staff
 # sessions, sign-in answers) and must not be kept by browsers or shared caches.
 NO_STORE_PREFIXES = ("/api/mobile/", "/api/bureau/", "/bureau/")
@@ -117,9 +126,30 @@ def content_security_policy(*, scripts: bool, img_origins: list[str]) -> str:
     )
 
 
+def app_security_policy(*, img_origins: list[str]) -> str:
+    """The web app's policy: its own scripts and worker, blob: photo previews, this site only
+    for fetches and the manifest; no plugins, framing or form posts elsewhere, as on pages."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            " ".join(["img-src 'self' data: blob:", *img_origins]),
+            "style-src 'self'",
+            "script-src 'self'",
+            "worker-src 'self'",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        )
+    )
+
+
 class SecurityHeadersMiddleware:
     """CSP on HTML pages, Permissions-Policy everywhere, `Cache-Control: no-store` on private
-    prefixes. X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, HSTS and
+    prefixes; the web app's own CSP and Permissions-Policy under APP_PREFIX.
+    X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy, HSTS and
     X-Frame-Options come from Django's SecurityMiddleware / XFrameOptionsMiddleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], Response]) -> None:
@@ -127,18 +157,31 @@ class SecurityHeadersMiddleware:
         origins = image_origins()
         self.page_policy = content_security_policy(scripts=False, img_origins=origins)
         self.script_policy = content_security_policy(scripts=True, img_origins=origins)
+        self.app_policy = app_security_policy(img_origins=origins)
 
     def __call__(self, request: HttpRequest) -> Response:
         response = self.get_response(request)
+        if request.path_info.startswith(APP_PREFIX):
+            self._app_headers(response)
+        else:
+            self._site_headers(request, response)
+        if request.path.startswith(NO_STORE_PREFIXES):
+            response["Cache-Control"] = "no-store"
+        return response
+
+    def _site_headers(self, request: HttpRequest, response: Response) -> None:
         if response.get("Content-Type", "").startswith("text/html"):
             response.setdefault(
                 "Content-Security-Policy",
                 self.script_policy if _loads_scripts(request) else self.page_policy,
             )
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        if request.path.startswith(NO_STORE_PREFIXES):
-            response["Cache-Control"] = "no-store"
-        return response
+
+    def _app_headers(self, response: Response) -> None:
+        # On every response, not only HTML: a service worker takes its CSP from its own
+        # response (sw.js), and on the other files a policy is simply unused.
+        response.setdefault("Content-Security-Policy", self.app_policy)
+        response.setdefault("Permissions-Policy", APP_PERMISSIONS_POLICY)
 
 
 def _loads_scripts(request: HttpRequest) -> bool:

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "inspections",
     "mobile_api",
     "bureau_api",
+    "inspector_app",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,11 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_FAILURE_WINDOW_S = 15 * 60
 TENDER_MAX_SKEW_S = 300
 MAX_PHOTO_BYTES = 25 * 1024 * 1024
+# The inspector web app's built files (index.html, sw.js, manifest, assets/), served at /m/ by
+# `inspector_app`; `make app` writes them. Missing: /m/ answers 503 saying how to build it.
+INSPECTOR_APP_BUILD_DIR = env.path(
+    "INSPECTOR_APP_BUILD_DIR", default=str(BASE_DIR / "inspector_app" / "build")
+)
 
 # --- Security ------------------------------------------------------------------------------
 # Production values come from the environment (docs/operations.md); `manage.py check --deploy`

@@ -1,5 +1,5 @@
-"""URLconf: mounts the admin, each audience's API and the public pages. The only module of
-`backend` allowed to import the apps (see import-linter contracts)."""
+"""URLconf: mounts the admin, each audience's API, the public pages and the inspector web app.
+The only module of `backend` allowed to import the apps (see import-linter contracts)."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -35,4 +35,6 @@ urlpatterns = [
     path("bureau/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("bureau/credit/", include("credit.bureau_urls")),
     path("bureau/", include("inspections.urls")),
+    # The inspector web app: built files only, a client of the mobile API above.
+    path("m/", include("inspector_app.urls")),
 ]

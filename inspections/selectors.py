@@ -1,5 +1,5 @@
-"""Reads for the APIs and pages: task feed, project lists, inspection detail, review queue,
-the planner's regions and an approved plan's items.
+"""Reads for the APIs and pages: task feed, project lists, inspection detail and an inspector's
+recent inspections, review queue, the planner's regions and an approved plan's items.
 
 Cursors are opaque to clients: urlsafe base64 of a small JSON object. A cursor the server did
 not make is a 422, never a 500.
@@ -24,7 +24,9 @@ from credit.access import region_scope_q
 from credit.choices import RegionLevel
 from credit.models import Enterprise, Region
 from inspections.access import (
+    access_project_for_inspector,
     findings_for_reviewer,
+    inspections_for_inspector,
     projects_for_inspector,
     task_feed_for_inspector,
 )
@@ -179,19 +181,36 @@ def photos_prefetch(prefix: str = "") -> Prefetch:
     return Prefetch(f"{prefix}photos", queryset=Photo.objects.order_by("position"))
 
 
+def findings_prefetch() -> Prefetch:
+    """An inspection's findings in the order they were observed, with their photo slots."""
+    return Prefetch(
+        "findings",
+        queryset=Finding.objects.order_by("observed_at", "id").prefetch_related(photos_prefetch()),
+    )
+
+
 def inspection_detail(inspection: Inspection) -> Inspection:
     """The inspection with its findings and their photo slots loaded."""
-    return (
-        Inspection.objects.filter(id=inspection.id)
-        .prefetch_related(
-            Prefetch(
-                "findings",
-                queryset=Finding.objects.order_by("observed_at", "id").prefetch_related(
-                    photos_prefetch()
-                ),
-            )
-        )
-        .get()
+    return Inspection.objects.filter(id=inspection.id).prefetch_related(findings_prefetch()).get()
+
+
+# A phone lists its recent work to pick up where it left off (a reinstalled app, a second
+# device); a few weeks of inspections fit in 100, and the whole answer stays small.
+MAX_RECENT_INSPECTIONS = 100
+DEFAULT_RECENT_INSPECTIONS = 20
+
+
+def inspections_recent(
+    *, user: AbstractBaseUser, project_id: int | None, limit: int
+) -> list[Inspection]:
+    """The inspector's own inspections (of projects in their regions), newest start first, each
+    with its findings and photo slots (one query each, however many there are). A project
+    outside their regions is a NotFound, as when they record an inspection of it."""
+    queryset = inspections_for_inspector(user)
+    if project_id is not None:
+        queryset = queryset.filter(project=access_project_for_inspector(user, project_id))
+    return list(
+        queryset.order_by("-started_at", "-id").prefetch_related(findings_prefetch())[:limit]
     )
 
 

@@ -92,6 +92,8 @@ def enterprise_out(enterprise) -> dict | None:
 class CatalogueItemOut(Schema):
     code: str
     title: str
+    # The rulebook's English title; an empty string where the rulebook gives none.
+    title_en: str
     severity: Literal["minor", "ordinary", "serious"]
     points: float
     min_photos: int
@@ -299,6 +301,10 @@ def inspection_out(inspection: Inspection) -> dict:
         "note": inspection.note,
         "findings": [finding_out(finding) for finding in inspection.findings.all()],
     }
+
+
+class InspectionListOut(Schema):
+    items: list[InspectionOut]
 
 
 # --- photos -------------------------------------------------------------------------------

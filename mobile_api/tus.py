@@ -14,6 +14,9 @@ Answers beyond the tus core, all documented in CONTRACTS.md or here:
   than JPEG, HEIC/HEIF, PNG or WebP; 422 `empty_file` for `Upload-Length: 0`;
 - 460 `checksum_mismatch` when the upload's length differs from the slot's `size_bytes`
   (at creation) or the received bytes differ in size or SHA-256 (on the last byte);
+- 423 `upload_busy` (with `Retry-After`) for a PATCH while another PATCH is still streaming
+  into the same upload — what a browser's silent resend after a dropped connection looks
+  like; the client HEADs after the pause and continues from the offset the first one reached;
 - 503 `storage_unavailable` with `Retry-After` while the object store is down; nothing is
   committed for the bytes of that request, so the client resumes from `HEAD`'s offset.
 OPTIONS needs no token: it only lists the server's fixed capabilities, and CORS preflights
@@ -275,7 +278,7 @@ def head(request: HttpRequest, upload_id: str):
 @router.patch(
     "/uploads/{upload_id}",
     auth=None,
-    response={204: None, **_problems(400, 409, 411, 413, 415, 460)},
+    response={204: None, **_problems(400, 409, 411, 413, 415, 423, 460)},
     openapi_extra=_tus_doc(_header("Upload-Offset", DIGITS, "本次数据的起始偏移量"), body=True),
     operation_id="mobile_upload_patch",
     summary="续传数据 / append bytes at Upload-Offset",

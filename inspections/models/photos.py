@@ -97,6 +97,11 @@ class Upload(BaseModel):
         _("状态"), max_length=16, choices=UploadState.choices, default=UploadState.ACTIVE
     )
     expires_at = models.DateTimeField(_("过期时间"))
+    # The PATCH currently streaming into this upload, if any (see `upload_append`): a second
+    # PATCH for the same bytes, such as a browser's silent resend after a dropped connection,
+    # is refused with 423 instead of being read twice. The lease lapses on its own.
+    writer = models.UUIDField(null=True, blank=True, editable=False)
+    writer_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("上传")

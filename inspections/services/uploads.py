@@ -12,6 +12,7 @@ holds more than one part of any upload.
 
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,11 +20,18 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.http import UnreadablePostError
 from django.utils import timezone
 
-from backend.exceptions import Conflict, IntegrityFailed, Invalid, TooLarge, UnsupportedType
+from backend.exceptions import (
+    Busy,
+    Conflict,
+    IntegrityFailed,
+    Invalid,
+    TooLarge,
+    UnsupportedType,
+)
 from backend.queueing import enqueue_on_commit
 from backend.storage import StorageError, get_store
 from inspections.access import (
@@ -47,6 +55,12 @@ READ_BYTES = 64 * 1024
 # A phone that lost its upload URL for a day starts over; parts of uploads abandoned longer than
 # that are deleted by `uploads_expire`. Every PATCH extends the deadline.
 UPLOAD_TTL = timedelta(hours=24)
+# How long a PATCH holds its upload without committing a part. It must outlast one part on a
+# slow link (1 MiB at 2G's ~10 KB/s is under two minutes); a handler that died or hangs on a
+# half-open connection loses the upload to the next PATCH after this long.
+WRITER_LEASE = timedelta(minutes=2)
+# A refused concurrent PATCH is told to come back after this many seconds.
+BUSY_RETRY_AFTER_S = 1
 PART_CONTENT_TYPE = "application/octet-stream"
 
 ERR_TYPE_NOT_ALLOWED = "不支持的照片类型 {content_type}；允许：JPEG、HEIC/HEIF、PNG、WebP。"
@@ -56,6 +70,7 @@ ERR_SIZE_MISMATCH = "上传长度 {length} 与登记的照片大小 {declared} �
 ERR_CHECKSUM_MISMATCH = "收到的照片与登记的大小或 SHA-256 不符，已丢弃，请重新上传。"
 ERR_OFFSET_MISMATCH = "上传偏移量 {offset} 与服务器记录的 {current} 不符。"
 ERR_PAST_END = "本次数据超出了登记的上传长度。"
+ERR_BUSY = "另一个请求正在向此上传写入数据，请稍后从服务器记录的偏移量继续。"
 
 
 # --- creation -----------------------------------------------------------------------------
@@ -158,6 +173,45 @@ def upload_append(
         raise TooLarge("past_upload_length", ERR_PAST_END)
     if upload.state == UploadState.COMPLETED or content_length == 0:
         return AppendResult.of(upload)
+    lease = _take_writer_lease(upload.id, offset)
+    try:
+        return _stream_parts(
+            upload, offset=offset, content_length=content_length, read=read, lease=lease
+        )
+    finally:
+        _release_writer_lease(upload.id, lease)
+
+
+def _take_writer_lease(upload_id: UUID, offset: int) -> UUID:
+    """One PATCH at a time streams into an upload. A browser resends a request by itself when
+    the connection it reused dies before any answer; without the lease both copies would be
+    read (and one thrown away at commit), paying for the same bytes twice on a slow link."""
+    now = timezone.now()
+    lease = uuid.uuid4()
+    taken = (
+        Upload.objects.filter(id=upload_id, state=UploadState.ACTIVE, offset=offset)
+        .filter(models.Q(writer_until__isnull=True) | models.Q(writer_until__lt=now))
+        .update(writer=lease, writer_until=now + WRITER_LEASE)
+    )
+    if taken:
+        return lease
+    current = Upload.objects.filter(id=upload_id).values_list("offset", flat=True).first()
+    if current is not None and current != offset:
+        raise Conflict(
+            "offset_mismatch",
+            ERR_OFFSET_MISMATCH.format(offset=offset, current=current),
+            upload_offset=current,
+        )
+    raise Busy("upload_busy", ERR_BUSY, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
+
+
+def _release_writer_lease(upload_id: UUID, lease: UUID) -> None:
+    Upload.objects.filter(id=upload_id, writer=lease).update(writer=None, writer_until=None)
+
+
+def _stream_parts(
+    upload: Upload, *, offset: int, content_length: int, read: Callable[[int], bytes], lease: UUID
+) -> AppendResult:
     position, remaining = offset, content_length
     # A request that carries the whole upload (the usual case) hashes as it streams, so the
     # completion need not read every part back from the store.
@@ -174,7 +228,7 @@ def upload_append(
         get_store().put_bytes(key, data, content_type=PART_CONTENT_TYPE)
         if end == upload.length:
             return _complete(upload, position=position, key=key, streamed=digest)
-        upload = _commit_part(upload.id, start=position, end=end, key=key)
+        upload = _commit_part(upload.id, start=position, end=end, key=key, lease=lease)
         position, remaining = end, remaining - len(data)
         if len(data) < wanted:
             break  # the body ended early (connection cut): the piece that arrived is kept
@@ -196,14 +250,18 @@ def _read_part(read: Callable[[int], bytes], size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _commit_part(upload_id: UUID, *, start: int, end: int, key: str) -> Upload:
+def _commit_part(upload_id: UUID, *, start: int, end: int, key: str, lease: UUID) -> Upload:
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(id=upload_id)
         if upload.state == UploadState.ACTIVE and upload.offset == start:
             upload.parts = [*upload.parts, [start, end]]
             upload.offset = end
             upload.expires_at = timezone.now() + UPLOAD_TTL
-            upload.save(update_fields=["parts", "offset", "expires_at", "updated_at"])
+            fields = ["parts", "offset", "expires_at", "updated_at"]
+            if upload.writer == lease:  # still ours: a committed part renews it
+                upload.writer_until = timezone.now() + WRITER_LEASE
+                fields.append("writer_until")
+            upload.save(update_fields=fields)
             return upload
     # Another PATCH from the same offset won (a retry racing the request it replaced).
     _forget_part(upload, key)

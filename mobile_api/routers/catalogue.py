@@ -11,8 +11,13 @@ from mobile_api.schemas import CatalogueOut
 router = Router(tags=["catalogue"], auth=mobile_auth)
 
 
+# Bumped whenever the items' shape changes (2: `title_en`), so that a phone holding the old
+# body under the old ETag is sent the new one instead of a 304.
+ITEM_SHAPE = 2
+
+
 def _etag(version: str, sha256: str) -> str:
-    return f'"{version}-{sha256[:16]}"'
+    return f'"{version}-{sha256[:16]}-{ITEM_SHAPE}"'
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -41,6 +46,7 @@ def catalogue(request: HttpRequest, response: HttpResponse):
             {
                 "code": rule.code,
                 "title": rule.title_zh,
+                "title_en": rule.title_en,
                 "severity": rule.severity,
                 "points": float(rule.points),
                 "min_photos": rule.min_photos or 1,

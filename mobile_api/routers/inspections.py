@@ -1,19 +1,27 @@
-"""Inspections and findings: idempotent PUTs by client UUID, submit, and read-back."""
+"""Inspections and findings: idempotent PUTs by client UUID, submit, read-back, and the
+inspector's own recent inspections."""
 
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from backend.auth_api import ProblemOut
 from inspections.access import access_inspection_by_uuid
-from inspections.selectors import inspection_detail
+from inspections.selectors import (
+    DEFAULT_RECENT_INSPECTIONS,
+    MAX_RECENT_INSPECTIONS,
+    inspection_detail,
+    inspections_recent,
+)
 from inspections.services import finding_put, inspection_put, inspection_submit
 from mobile_api.auth import mobile_auth
 from mobile_api.schemas import (
     FindingIn,
     FindingOut,
     InspectionIn,
+    InspectionListOut,
     InspectionOut,
     SubmitIn,
     finding_out,
@@ -25,8 +33,28 @@ router = Router(tags=["inspections"], auth=mobile_auth)
 PUT_RESPONSES = {401: ProblemOut, 404: ProblemOut, 409: ProblemOut, 422: ProblemOut}
 
 
+class InspectionsQuery(Schema):
+    project_id: int | None = None
+    limit: int = Field(default=DEFAULT_RECENT_INSPECTIONS, ge=1, le=MAX_RECENT_INSPECTIONS)
+
+
 def _status(created: bool) -> int:
     return 201 if created else 200
+
+
+# Declared before the /inspections/{inspection_uuid} routes (routes are tried in order), so the
+# list can never be read as an inspection's path.
+@router.get(
+    "/inspections",
+    response={200: InspectionListOut, 401: ProblemOut, 404: ProblemOut, 422: ProblemOut},
+    operation_id="mobile_inspections_list",
+    summary="我的巡查记录（最近开始的在前）/ my inspections, newest first",
+)
+def list_inspections(request: HttpRequest, query: Query[InspectionsQuery]):
+    inspections = inspections_recent(
+        user=request.user, project_id=query.project_id, limit=query.limit
+    )
+    return {"items": [inspection_out(inspection) for inspection in inspections]}
 
 
 @router.put(

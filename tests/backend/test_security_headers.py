@@ -1,10 +1,12 @@
-"""Security headers on a public page, an API response, the admin and the API docs."""
+"""Security headers on a public page, an API response, the admin, the API docs and the inspector
+web app (/m/), which alone runs its own scripts, a service worker, the camera and the position."""
 
 import pytest
 from django.test import RequestFactory
 
 from backend.middleware import (
     SecurityHeadersMiddleware,
+    app_security_policy,
     content_security_policy,
     object_store_origin,
 )
@@ -135,3 +137,92 @@ def test_script_policy_differs_from_the_page_policy_only_in_script_src():
     admin = content_security_policy(scripts=True, img_origins=[])
 
     assert page.replace("script-src 'none'", "script-src 'self'") == admin
+
+
+# --- the inspector web app (/m/) and only it gets the app's policy ------------------------
+
+APP_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:{origins}; style-src 'self'; "
+    "script-src 'self'; worker-src 'self'; connect-src 'self'; manifest-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+APP_PERMISSIONS = (
+    "accelerometer=(), camera=(self), geolocation=(self), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+
+@pytest.fixture
+def app_build(tmp_path, settings):
+    """The smallest build /m/ serves: its page and its service worker."""
+    (tmp_path / "index.html").write_text("<!doctype html><title>巡查</title>", encoding="utf-8")
+    (tmp_path / "sw.js").write_text("self.skipWaiting();", encoding="utf-8")
+    settings.INSPECTOR_APP_BUILD_DIR = tmp_path
+    return tmp_path
+
+
+@pytest.mark.parametrize("path", ["/m/", "/m/sw.js"])
+def test_the_web_app_page_and_worker_get_the_app_policy(client, settings, app_build, path):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == APP_CSP.format(
+        origins=img_origins_suffix(settings)
+    )
+    assert response["Permissions-Policy"] == APP_PERMISSIONS
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_the_rest_of_the_site_keeps_the_strict_policy_beside_the_app(client, settings, app_build):
+    strict_page = PAGE_CSP.format(origins=img_origins_suffix(settings))
+
+    public = client.get("/credit/")
+    bureau = client.get("/bureau/login/")
+    api = client.get("/api/mobile/v1/me", HTTP_AUTHORIZATION="Bearer wrong")
+
+    assert public["Content-Security-Policy"] == strict_page
+    assert bureau["Content-Security-Policy"] == strict_page
+    assert "Content-Security-Policy" not in api
+    for response in (public, bureau, api):
+        assert_common_headers(response)
+
+
+@pytest.mark.parametrize("path", ["/m", "/mobile/x", "/media/m/", "/credit/m/"])
+def test_only_paths_under_m_slash_are_the_app(path):
+    from django.http import HttpResponse
+
+    middleware = SecurityHeadersMiddleware(lambda request: HttpResponse("<p>x</p>"))
+
+    response = middleware(RequestFactory().get(path))
+
+    assert response["Content-Security-Policy"] == middleware.page_policy
+    assert response["Permissions-Policy"] == PERMISSIONS
+
+
+def test_the_app_policy_opens_only_what_the_app_needs():
+    page = dict(
+        d.split(" ", 1) for d in content_security_policy(scripts=False, img_origins=[]).split("; ")
+    )
+    app = dict(d.split(" ", 1) for d in app_security_policy(img_origins=[]).split("; "))
+
+    opened = {name: value for name, value in app.items() if page.get(name) != value}
+
+    assert opened == {
+        "img-src": "'self' data: blob:",
+        "script-src": "'self'",
+        "worker-src": "'self'",
+        "connect-src": "'self'",
+        "manifest-src": "'self'",
+    }
+    assert set(page) - set(app) == set()
+
+
+def test_the_app_policy_allows_photos_from_the_object_store(settings):
+    settings.CSP_IMG_ORIGINS = ["https://photos.example.cn"]
+
+    policy = SecurityHeadersMiddleware(lambda request: None).app_policy
+
+    assert "img-src 'self' data: blob: https://photos.example.cn;" in policy

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from credit.rulebook import load_default_rulebook
+from credit.selectors import active_rulebook
 from inspections.models import TaskKind
 from inspections.services import task_cancel, task_create, task_status_set
 from tests.factories import ContractFactory, ProjectFactory
@@ -25,12 +26,33 @@ def test_catalogue_lists_violations_and_answers_304_to_its_etag(phone):
     assert abandon == {
         "code": "ABANDON",
         "title": "合同期内擅自弃管物业",
+        "title_en": "Abandoning a managed property during the contract term",
         "severity": "serious",
         "points": 40.0,
         "min_photos": 2,
     }
     assert cached.status_code == 304
     assert cached.content == b""
+
+
+def test_catalogue_titles_in_english_come_from_the_rulebook(phone):
+    rulebook = load_default_rulebook()
+
+    items = phone.get("/catalogue").json()["items"]
+
+    assert [item["title_en"] for item in items] == [r.title_en for r in rulebook.violations]
+
+
+def test_an_etag_of_the_catalogue_before_title_en_gets_the_new_body(phone):
+    active = active_rulebook()
+    # The ETag as it was before items had `title_en`: version and rulebook hash only.
+    before_title_en = f'"{active.version}-{active.rulebook.sha256[:16]}"'
+
+    response = phone.get("/catalogue", HTTP_IF_NONE_MATCH=before_title_en)
+
+    assert response.status_code == 200
+    assert response["ETag"] != before_title_en
+    assert "title_en" in response.json()["items"][0]
 
 
 def test_projects_are_those_of_my_regions_with_their_enterprise(phone, project, baotou_project):

@@ -2,9 +2,12 @@
 
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from backend.exceptions import Busy
 from backend.storage import StorageUnavailable, get_store
 from inspections.models import Photo, PhotoState, Upload, UploadState
 from inspections.services import uploads as upload_service
@@ -266,3 +269,75 @@ def test_connection_cut_mid_patch_keeps_the_bytes_that_arrived(phone, inspector,
     assert phone.tus_head(created["Location"])["Upload-Offset"] == "1234"
     assert phone.tus_patch(created["Location"], 1234, photo.data[1234:]).status_code == 204
     assert Photo.objects.get(uuid=photo.photo_uuid).sha256 == sha256(photo.data)
+
+
+def _streaming_elsewhere(upload: Upload, *, for_s: float) -> None:
+    """The state a PATCH that is still streaming leaves on its upload (its writer lease)."""
+    Upload.objects.filter(id=upload.id).update(
+        writer=uuid.uuid4(), writer_until=timezone.now() + timedelta(seconds=for_s)
+    )
+
+
+def test_a_second_patch_while_one_streams_is_423_and_reads_nothing(phone, inspector, photo):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    _streaming_elsewhere(upload, for_s=60)
+    body = io.BytesIO(photo.data)
+
+    refused = phone.tus_patch(created["Location"], 0, photo.data)
+    with pytest.raises(Busy):
+        upload_service.upload_append(
+            user=inspector.user,
+            upload_id=upload.id,
+            offset=0,
+            content_length=len(photo.data),
+            read=body.read,
+        )
+
+    assert refused.status_code == 423
+    assert refused.json()["code"] == "upload_busy"
+    assert refused["Retry-After"] == "1" and refused["Tus-Resumable"] == "1.0.0"
+    assert body.tell() == 0, "the duplicate's body must not be read"
+    assert Upload.objects.get(id=upload.id).offset == 0
+    assert part_keys(upload.id) == []
+
+
+def test_a_lapsed_lease_lets_the_next_patch_finish(phone, photo):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    _streaming_elsewhere(upload, for_s=-1)  # that handler died without letting go
+
+    finished = phone.tus_patch(created["Location"], 0, photo.data)
+
+    assert finished.status_code == 204
+    assert Photo.objects.get(uuid=photo.photo_uuid).state == PhotoState.RECEIVED
+
+
+def test_every_patch_lets_go_of_its_lease_cut_or_whole(phone, inspector, photo):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    upload_service.upload_append(
+        user=inspector.user,
+        upload_id=upload.id,
+        offset=0,
+        content_length=len(photo.data),
+        read=io.BytesIO(photo.data[:1000]).read,  # cut after 1000 bytes
+    )
+    after_cut = Upload.objects.get(id=upload.id)
+    finished = phone.tus_patch(created["Location"], 1000, photo.data[1000:])
+
+    assert (after_cut.offset, after_cut.writer, after_cut.writer_until) == (1000, None, None)
+    assert finished.status_code == 204
+    assert Upload.objects.filter(id=upload.id, writer__isnull=True).exists()
+
+
+def test_a_patch_at_a_stale_offset_while_another_streams_is_409_with_the_offset(phone, photo):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    assert phone.tus_patch(created["Location"], 0, photo.data[:500]).status_code == 204
+    _streaming_elsewhere(upload, for_s=60)
+
+    stale = phone.tus_patch(created["Location"], 0, photo.data)
+
+    assert stale.status_code == 409
+    assert stale.json()["upload_offset"] == 500
