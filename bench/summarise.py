@@ -36,6 +36,8 @@ def section(path: Path) -> list[str]:
         lines += [str(data["summary"]), ""]
     if path.stem == "scoring" and isinstance(data.get("database"), dict):
         lines += scoring_headline(data["database"])
+    if path.stem == "inspector_app" and isinstance(data.get("uploads"), dict):
+        lines += inspector_app_headline(data)
     lines += ["| figure | value |", "|---|---|"]
     rows = [(k, v) for k, v in flatten(data) if k not in {"command", "summary"}]
     for key, value in rows[:MAX_ROWS]:
@@ -69,6 +71,73 @@ def scoring_headline(database: dict) -> list[str]:
         "|---|---|",
     ]
     lines += [f"| {label} | {fmt(database.get(key))} |" for label, key in SCORING_HEADLINE]
+    return [*lines, ""]
+
+
+# The inspector app's figures (issue: shell budget, 3G time to interactive, flaky-link goodput);
+# its flattened table is long (one row per precached file), so these come first.
+INSPECTOR_APP_HEADLINE = (
+    ("shell (index.html, script, style sheet) as served, bytes", "shell.shell_served_bytes"),
+    ("shell, gzip -9, bytes", "shell.shell_gzip9_bytes"),
+    ("everything precached, gzip -9, bytes", "shell.precache_gzip9_bytes"),
+    ("precache gzipped ÷ budget", "shell.precache_gzip_share_of_budget"),
+    ("Content-Encoding as served", "shell.content_encoding_served"),
+    ("cold load to interactive, median / p95 ms", "time_to_interactive.app_cold"),
+    ("baseline (trivial file), cold, median / p95 ms", "time_to_interactive.baseline_cold"),
+    ("cold ÷ baseline (medians)", "time_to_interactive.ratio_app_cold_to_baseline_cold"),
+    ("warm load (service worker), median / p95 ms", "time_to_interactive.app_warm"),
+    ("baseline, warm, median / p95 ms", "time_to_interactive.baseline_warm"),
+    ("warm ÷ baseline (medians)", "time_to_interactive.ratio_app_warm_to_baseline_warm"),
+    ("offline load, median / p95 ms", "time_to_interactive.app_offline"),
+    ("goodput without drops, MiB/s", "uploads.no_drops.goodput_mib_per_s"),
+    ("goodput with drops, MiB/s", "uploads.drops.goodput_mib_per_s"),
+    ("drops ÷ no drops", "uploads.ratio_drops_to_no_drops"),
+    ("connections cut", "uploads.drops.drops"),
+    ("tus requests answered, with drops", "uploads.drops.tus_requests"),
+    (
+        "upstream bytes beyond the photos ÷ photo bytes, with drops",
+        "uploads.drops.upstream_overhead",
+    ),
+    ("every photo arrived once with its SHA-256", "uploads.all_arrived_once"),
+)
+
+
+def _dig(data: dict, dotted: str):
+    for key in dotted.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _headline_value(value) -> str:
+    if isinstance(value, dict) and "median_ms" in value:  # a load: median / p95, opened
+        opened = (
+            f" ({value['opened']}/{value['of']} opened)" if value["opened"] < value["of"] else ""
+        )
+        return f"{fmt(value['median_ms'])} / {fmt(value['p95_ms'])}{opened}"
+    if isinstance(value, dict) and "of" in value:  # a load that never opened
+        return f"0/{value['of']} opened: {'; '.join(value.get('errors', []))}"
+    if isinstance(value, dict):  # counts
+        return ", ".join(f"{key} × {count}" for key, count in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return fmt(value)
+
+
+def inspector_app_headline(data: dict) -> list[str]:
+    uploads, tti, shell = data["uploads"], data.get("time_to_interactive", {}), data["shell"]
+    lines = [
+        f"Budget {shell.get('budget_gzip_bytes')} bytes gzipped; {tti.get('profile')}, "
+        f"{tti.get('runs')} runs each; {uploads.get('photos')} photos "
+        f"({uploads.get('photo_mib_total')} MiB) at {uploads.get('rate_mib_per_s')} MiB/s, "
+        f"cut every {uploads.get('drop_every_mib')} MiB (target ratio ≥ "
+        f"{uploads.get('target_ratio')}):",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {label} | {_headline_value(_dig(data, key))} |" for label, key in INSPECTOR_APP_HEADLINE
+    ]
     return [*lines, ""]
 
 

@@ -49,6 +49,14 @@ def region_codes(user: AbstractBaseUser) -> list[str]:
     return sorted(profile.regions.values_list("code", flat=True))
 
 
+def region_names(user: AbstractBaseUser) -> dict[str, str]:
+    """The user's own regions as code → name (呼和浩特市), for screens that show names."""
+    profile = staff_profile_of(user)
+    if profile is None:
+        return {}
+    return dict(profile.regions.order_by("code").values_list("code", "name"))
+
+
 def scope_prefixes(user: AbstractBaseUser) -> list[str]:
     return sorted({region_prefix(code) for code in region_codes(user)})
 

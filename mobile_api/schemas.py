@@ -15,7 +15,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from backend.fields import ClientDateTime
-from credit.access import region_codes, staff_profile_of
+from credit.access import region_codes, region_names, staff_profile_of
 from inspections.choices import ALLOWED_PHOTO_TYPES
 from inspections.schemas import EvidenceOut
 from inspections.selectors import Page, current_enterprise
@@ -42,6 +42,9 @@ class InspectorOut(Schema):
     id: int
     name: str
     regions: list[str]
+    region_names: dict[str, str] = Field(
+        description="区划名称 / names of `regions`, by code (呼和浩特市)"
+    )
 
 
 def inspector_out(user: AbstractBaseUser) -> dict:
@@ -50,6 +53,7 @@ def inspector_out(user: AbstractBaseUser) -> dict:
         "id": profile.id,
         "name": profile.display_name or user.get_username(),
         "regions": region_codes(user),
+        "region_names": region_names(user),
     }
 
 

@@ -271,7 +271,7 @@ def create(request: HttpRequest):
 )
 @tus_endpoint
 def head(request: HttpRequest, upload_id: str):
-    upload = upload_get(user=request.user, upload_id=_upload_id(upload_id))
+    upload = upload_get(user=request.user, upload_id=_upload_id(upload_id), settle=True)
     return _offset_headers(HttpResponse(status=200), AppendResult.of(upload))
 
 

@@ -12,6 +12,7 @@ holds more than one part of any upload.
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ UPLOAD_TTL = timedelta(hours=24)
 WRITER_LEASE = timedelta(minutes=2)
 # A refused concurrent PATCH is told to come back after this many seconds.
 BUSY_RETRY_AFTER_S = 1
+# A HEAD waits at most this long for a streaming PATCH to finish storing what it received
+# (a cut request ends within milliseconds; a live one on a slow link may not: then the HEAD
+# answers the offset reached so far).
+HEAD_SETTLE = timedelta(seconds=2)
+HEAD_SETTLE_POLL_S = 0.05
 PART_CONTENT_TYPE = "application/octet-stream"
 
 ERR_TYPE_NOT_ALLOWED = "不支持的照片类型 {content_type}；允许：JPEG、HEIC/HEIF、PNG、WebP。"
@@ -122,13 +128,30 @@ def _finished_upload_of(photo: Photo) -> Upload:
     return photo.uploads.filter(state=UploadState.COMPLETED).earliest("created_at")
 
 
-def upload_get(*, user: AbstractBaseUser, upload_id: UUID) -> Upload:
+def upload_get(*, user: AbstractBaseUser, upload_id: UUID, settle: bool = False) -> Upload:
     """HEAD: 404 for an unknown or foreign upload, and for one that ended without its photo
-    (refused at the last byte, terminated, or expired)."""
+    (refused at the last byte, terminated, or expired).
+
+    With `settle`, a PATCH still streaming into the upload is waited for (up to
+    `HEAD_SETTLE`): a client that lost its connection asks for the offset at once, while the
+    server is still storing what that connection delivered, and resuming from the offset
+    before that would send those bytes again."""
     upload = access_upload_by_id(user, upload_id)
+    deadline = time.monotonic() + HEAD_SETTLE.total_seconds()
+    while settle and _being_written(upload) and time.monotonic() < deadline:
+        time.sleep(HEAD_SETTLE_POLL_S)
+        upload.refresh_from_db()
     if upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now():
         raise not_found(ERR_UPLOAD_NOT_FOUND)
     return upload
+
+
+def _being_written(upload: Upload) -> bool:
+    return (
+        upload.state == UploadState.ACTIVE
+        and upload.writer_until is not None
+        and upload.writer_until > timezone.now()
+    )
 
 
 # --- appending bytes ----------------------------------------------------------------------

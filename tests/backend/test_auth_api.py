@@ -39,6 +39,7 @@ def test_inspector_signs_in_and_reads_profile(client):
         "id": profile.id,
         "name": "王巡查",
         "regions": ["150100", "150200"],
+        "region_names": {"150100": "呼和浩特市", "150200": "呼和浩特市"},  # factory default name
     }
     me = client.get(f"{MOBILE}/me", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert me.status_code == 200 and me.json()["name"] == "王巡查"

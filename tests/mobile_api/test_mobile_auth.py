@@ -20,7 +20,12 @@ def test_sign_in_returns_tokens_and_inspector_profile(client, inspector):
 
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
-    assert body["inspector"] == {"id": inspector.id, "name": "巡查员甲", "regions": ["150100"]}
+    assert body["inspector"] == {
+        "id": inspector.id,
+        "name": "巡查员甲",
+        "regions": ["150100"],
+        "region_names": {"150100": "呼和浩特市"},
+    }
 
 
 def test_reviewer_cannot_sign_in_on_the_phone(client):

@@ -341,3 +341,37 @@ def test_a_patch_at_a_stale_offset_while_another_streams_is_409_with_the_offset(
 
     assert stale.status_code == 409
     assert stale.json()["upload_offset"] == 500
+
+
+def test_head_waits_for_a_streaming_patch_to_store_what_it_received(phone, photo, monkeypatch):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    upload = upload_of(created)
+    _streaming_elsewhere(upload, for_s=60)
+    polls = []
+
+    def the_cut_request_commits(seconds):
+        # Stands in for the other request finishing while HEAD waits: it stores 700 bytes.
+        polls.append(seconds)
+        Upload.objects.filter(id=upload.id).update(
+            offset=700, parts=[[0, 700]], writer=None, writer_until=None
+        )
+
+    monkeypatch.setattr(upload_service.time, "sleep", the_cut_request_commits)
+    head = phone.tus_head(created["Location"])
+
+    assert head["Upload-Offset"] == "700"
+    assert len(polls) == 1
+
+
+def test_head_answers_after_its_wait_even_while_a_slow_patch_still_streams(
+    phone, photo, monkeypatch
+):
+    created = phone.tus_create(photo.photo_uuid, len(photo.data))
+    _streaming_elsewhere(upload_of(created), for_s=60)
+    clock = iter(range(0, 100))
+    monkeypatch.setattr(upload_service.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(upload_service.time, "monotonic", lambda: next(clock))
+
+    head = phone.tus_head(created["Location"])
+
+    assert (head.status_code, head["Upload-Offset"]) == (200, "0")

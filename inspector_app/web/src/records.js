@@ -83,3 +83,32 @@ export function groupedCatalogue(catalogue) {
   }
   return [...groups.entries()].filter(([, items]) => items.length > 0);
 }
+
+/** Before an inspection is finished: empty drafts (no violation, no photo) are dropped, and
+ * each remaining finding must name a violation of the catalogue and carry its minimum of
+ * photos, since the server refuses the whole finding otherwise. Returns what is wrong. */
+export async function findingsReadyToSend(inspectionUuid, catalogue) {
+  const rules = new Map((catalogue?.items || []).map((item) => [item.code, item]));
+  const problems = [];
+  for (const finding of await dropEmptyDrafts(inspectionUuid)) {
+    const photos = await photosOf(finding.uuid);
+    const rule = rules.get(finding.violation_code);
+    if (!rule) problems.push({ finding, key: 'need_violation' });
+    else if (photos.length < rule.min_photos) {
+      problems.push({ finding, key: 'need_photos', vars: { count: rule.min_photos, have: photos.length } });
+    }
+  }
+  return problems;
+}
+
+/** A finding opened and left without a violation or a photo is not a finding: drop it.
+ * Returns the findings that remain. */
+export async function dropEmptyDrafts(inspectionUuid) {
+  const kept = [];
+  for (const finding of await findingsOf(inspectionUuid)) {
+    if (!finding.violation_code && (await photosOf(finding.uuid)).length === 0) {
+      await deleteFinding(finding.uuid);
+    } else kept.push(finding);
+  }
+  return kept;
+}

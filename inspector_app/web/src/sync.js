@@ -12,9 +12,17 @@ import { ApiError, BASE, SignInNeeded, accessToken, call, json } from './api.js'
 import * as store from './db.js';
 
 const TUS_ENDPOINT = `${BASE}/uploads/`;
-// After a dropped connection the first retry waits briefly so the server can commit what it
-// received; tus-js-client restarts this list whenever an attempt made progress.
-const RETRY_DELAYS = [250, 1000, 3000, 5000, 10000, 20000, 30000];
+// After a dropped connection the upload resumes at once (the server's HEAD waits until it has
+// stored what the cut request delivered); tus-js-client restarts this list whenever an attempt
+// made progress, so only a link that stays down backs off.
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
+// One PATCH carries at most this much. When a reused connection dies before any answer the
+// browser resends the whole request by itself, and the server must read a resend it refuses:
+// smaller requests bound that waste; larger ones cost fewer round trips on a good link.
+// Measured (bench/bench_inspector_app.py, 20 photos over a link cut every 2 MiB): whole-file
+// requests kept 0.47 of the uncut goodput, 512 KiB 0.74, 256 KiB 0.84, with the uncut link
+// as fast each time (97 % of its rate).
+const CHUNK_BYTES = 256 * 1024;
 const PROGRESS_SAVE_MS = 500;
 const PROJECTS_REFRESH_MS = 6 * 3600 * 1000;
 const PAGE = 200;
@@ -274,6 +282,7 @@ function uploadPhoto(photo) {
       uploadUrl: photo.upload_url || null,
       metadata: { photo_uuid: photo.uuid, filename: photo.name, content_type: photo.type },
       retryDelays: RETRY_DELAYS,
+      chunkSize: CHUNK_BYTES,
       storeFingerprintForResuming: false, // the URL is kept with the photo in IndexedDB
       removeFingerprintOnSuccess: false,
       async onBeforeRequest(request) {

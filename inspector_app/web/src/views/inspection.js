@@ -2,7 +2,13 @@ import * as store from '../db.js';
 import { h } from '../dom.js';
 import { consent, currentPosition, setConsent } from '../geo.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
-import { findingsOf, finishInspection, photosOf } from '../records.js';
+import {
+  dropEmptyDrafts,
+  findingsOf,
+  findingsReadyToSend,
+  finishInspection,
+  photosOf,
+} from '../records.js';
 import { badge, button, confirmAction, empty, linkButton, notice, screen } from '../ui.js';
 
 export async function inspectionView({ uuid, go, syncSoon }) {
@@ -11,7 +17,7 @@ export async function inspectionView({ uuid, go, syncSoon }) {
   const editable = inspection.status === 'open';
   const catalogue = await store.kvGet('catalogue');
   const titles = new Map((catalogue?.items || []).map((item) => [item.code, item]));
-  const findings = await findingsOf(uuid);
+  const findings = editable ? await dropEmptyDrafts(uuid) : await findingsOf(uuid);
   const photoCounts = await Promise.all(findings.map(async (f) => (await photosOf(f.uuid)).length));
 
   const note = h('textarea', { id: 'note', rows: 3, maxlength: 2000, readonly: !editable || undefined }, inspection.note || '');
@@ -19,7 +25,14 @@ export async function inspectionView({ uuid, go, syncSoon }) {
     store.update('inspections', uuid, () => ({ note: note.value })),
   );
 
+  const problems = h('div', { class: 'messages', 'aria-live': 'assertive' });
   const finish = async () => {
+    const wrong = await findingsReadyToSend(uuid, catalogue);
+    if (wrong.length) {
+      problems.replaceChildren(...wrong.map(({ finding, key, vars }) =>
+        notice(`${titles.get(finding.violation_code)?.title || t('finding_title')}：${t(key, vars)}`, 'error')));
+      return;
+    }
     const message = findings.length
       ? t('confirm_finish', { count: formatNumber(findings.length) })
       : t('confirm_clean');
@@ -48,6 +61,7 @@ export async function inspectionView({ uuid, go, syncSoon }) {
       ? h('ul', { class: 'cards', id: 'findings' }, findings.map((finding, index) =>
           findingCard(finding, titles.get(finding.violation_code), photoCounts[index], editable)))
       : empty(t('no_findings_yet')),
+    problems,
     editable
       ? h('div', { class: 'actions' },
           linkButton(t('add_finding'), `#/finding/${uuid}/new`, { kind: 'secondary', id: 'add-finding' }),

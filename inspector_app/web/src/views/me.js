@@ -17,7 +17,7 @@ export async function meView({ version, onLanguage, onSignedOut, go }) {
     {},
     h('dl', { class: 'facts' },
       h('dt', {}, t('inspector')), h('dd', {}, inspector?.name || current?.username || ''),
-      h('dt', {}, t('regions')), h('dd', {}, (inspector?.regions || []).join('、'))),
+      h('dt', {}, t('regions')), h('dd', { id: 'regions' }, regionList(inspector))),
     h('h2', {}, t('language')),
     h('div', { class: 'actions-row', role: 'group', 'aria-label': t('language') },
       button('中文', choose('zh'), { kind: lang() === 'zh' ? 'primary' : 'secondary', 'aria-pressed': String(lang() === 'zh'), lang: 'zh-CN' }),
@@ -26,6 +26,11 @@ export async function meView({ version, onLanguage, onSignedOut, go }) {
     button(t('sign_out'), () => signOut({ onSignedOut, go }), { kind: 'danger', id: 'sign-out' }),
     h('p', { class: 'meta' }, t('app_version', { version })),
   );
+}
+
+function regionList(inspector) {
+  const names = inspector?.region_names || {};
+  return (inspector?.regions || []).map((code) => names[code] || code).join('、');
 }
 
 /** Sign-out wipes the device, so it first says what has not reached the server. */
