@@ -8,6 +8,7 @@ another file of the server. Files are small and change only on a deploy, so they
 and kept in memory, keyed by path, modification time and size: a rebuild is picked up at once.
 """
 
+import gzip
 import hashlib
 import stat
 from dataclasses import dataclass
@@ -39,6 +40,9 @@ ASSET_TYPES = {
     ".woff2": "font/woff2",
     ".woff": "font/woff",
 }
+# Text compresses to a third or less; images are compressed already. The app's files are public
+# and hold no secret, so compressing them cannot leak one (BREACH needs a secret in the page).
+COMPRESSIBLE = ("text/", "application/manifest+json", "application/json", "image/svg+xml")
 # 16 hex digits (64 bits) tell apart every version of a file a build will ever produce.
 ETAG_HEX_DIGITS = 16
 # A build holds a few dozen files; old versions of a rebuilt file drop out as new ones come.
@@ -54,6 +58,14 @@ class AppFile:
     body: bytes
     content_type: str
     etag: str
+    # The gzip-compressed body (made once, with no timestamp, so it is the same on every web
+    # process), or None when compressing would not make it smaller.
+    gzipped: bytes | None = None
+
+    @property
+    def gzip_etag(self) -> str:
+        # Each encoding is its own representation with its own validator (RFC 9110 8.8.3).
+        return f'{self.etag[:-1]}-gzip"'
 
 
 def build_root() -> Path:
@@ -113,4 +125,16 @@ def _load(path: str, mtime_ns: int, size: int, content_type: str) -> AppFile:
     # mtime and size are part of the key only: a rebuilt file gets a new entry.
     body = Path(path).read_bytes()
     digest = hashlib.sha256(body).hexdigest()[:ETAG_HEX_DIGITS]
-    return AppFile(body=body, content_type=content_type, etag=f'"{digest}"')
+    return AppFile(
+        body=body,
+        content_type=content_type,
+        etag=f'"{digest}"',
+        gzipped=_gzipped(body, content_type),
+    )
+
+
+def _gzipped(body: bytes, content_type: str) -> bytes | None:
+    if not content_type.startswith(COMPRESSIBLE):
+        return None
+    packed = gzip.compress(body, compresslevel=9, mtime=0)
+    return packed if len(packed) < len(body) else None

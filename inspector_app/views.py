@@ -1,8 +1,9 @@
 """The inspector web app at /m/: serves the built files, nothing else. Thin: `files` finds a
 file, these views give it its caching headers.
 
-The shell (page, service worker, manifest) is revalidated on every load (`no-cache` + ETag, so
-an unchanged file costs a 304) because it names the current assets; the assets have content
+Text files are sent gzip-compressed to clients that accept it (a third of the bytes on a 3G
+link). The shell (page, service worker, manifest) is revalidated on every load (`no-cache` +
+ETag, so an unchanged file costs a 304) because it names the current assets; the assets have content
 hashes in their names and never change, so browsers keep them for a year without asking.
 The security headers (the app's CSP and Permissions-Policy) come from
 `backend.middleware.SecurityHeadersMiddleware`.
@@ -72,14 +73,40 @@ def _serve(
         return _not_built(request, str(missing))
     if found is None:
         return not_found(request)
-    response = HttpResponse(found.body, content_type=found.content_type)
-    response["ETag"] = found.etag
+    compressed = found.gzipped is not None and _accepts_gzip(request)
+    body, etag = (found.gzipped, found.gzip_etag) if compressed else (found.body, found.etag)
+    response = HttpResponse(body, content_type=found.content_type)
+    if compressed:
+        response["Content-Encoding"] = "gzip"
+    if found.gzipped is not None:
+        response["Vary"] = "Accept-Encoding"
+    response["ETag"] = etag
     response["Cache-Control"] = cache_control
     for name, value in (headers or {}).items():
         response[name] = value
     # Django's own If-None-Match handling (weak comparison, `*`, lists): the 304 keeps the
     # ETag and Cache-Control headers of the full answer.
-    return get_conditional_response(request, etag=found.etag, response=response)
+    return get_conditional_response(request, etag=etag, response=response)
+
+
+def _accepts_gzip(request: HttpRequest) -> bool:
+    """Accept-Encoding names gzip (or `*`) with a weight above 0; every browser sends it."""
+    for coding in request.headers.get("Accept-Encoding", "").split(","):
+        name, *params = (part.strip() for part in coding.split(";"))
+        if name.lower() in ("gzip", "*"):
+            return _weight(params) > 0
+    return False
+
+
+def _weight(params: list[str]) -> float:
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def _not_built(request: HttpRequest, missing: str) -> HttpResponse:

@@ -8,7 +8,6 @@ service worker cannot cheat by reaching the server), and dropped connections are
 cuts inside the tus PATCH bodies.
 """
 
-import contextlib
 import hashlib
 import io
 import os
@@ -60,46 +59,12 @@ def _orm_beside_playwright(monkeypatch, settings):
     settings.CREDIT_OBJECTION_WORKING_DAYS = 0
 
 
-LIVE_SERVER_APPLICATION = "wuye-live-server-thread"
-
-
 @pytest.fixture
 def link(live_server):
     parts = urlsplit(live_server.url)
     proxy = LinkProxy(upstream=(parts.hostname, parts.port)).start()
-    with _named_live_server_connections():
-        yield proxy
-        proxy.stop()
-
-
-@contextlib.contextmanager
-def _named_live_server_connections():
-    """Django's development server (wsgiref) skips `request_finished` when the client has
-    gone mid-answer, which cut links make routine here, so such a request thread keeps its
-    database connection and the test database cannot be dropped at the end. The live
-    server's connections are named, and whatever of them is left idle is closed afterwards."""
-    from django.db import connection, connections
-
-    if connection.vendor != "postgresql":
-        yield
-        return
-    options = connections.settings["default"].setdefault("OPTIONS", {})
-    saved = options.get("application_name")
-    options["application_name"] = LIVE_SERVER_APPLICATION
-    try:
-        yield
-    finally:
-        if saved is None:
-            options.pop("application_name", None)
-        else:
-            options["application_name"] = saved
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND application_name = %s"
-                " AND pid <> pg_backend_pid()",
-                [LIVE_SERVER_APPLICATION],
-            )
+    yield proxy
+    proxy.stop()
 
 
 @pytest.fixture
@@ -108,14 +73,20 @@ def browser():
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1)")
         pytest.skip(f"{CHROMIUM} not installed: browser tests need the system Chromium")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
+    # Code running under Playwright's sync API does not see the database connection opened
+    # before it started, and opens its own: each is closed on its side of the boundary, or
+    # one stays open and the test database cannot be dropped at the end of the run.
+    connections.close_all()
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *ENGLISH_BROWSER_ARGS]
         )
         yield chromium
         chromium.close()
+        connections.close_all()
 
 
 @pytest.fixture
@@ -488,3 +459,47 @@ def test_chinese_whatever_the_browser_says_and_english_when_chosen(inspector, li
     app.page.wait_for_selector("#tabs a[data-tab=me]:has-text('我的')")
 
     assert english == ("Today's tasks", "en")
+
+
+def test_an_app_update_mid_inspection_keeps_the_work_on_the_device(
+    app, link, celery_worker_proc, inspector, project, tmp_path, settings
+):
+    import shutil
+
+    build = tmp_path / "build"
+    shutil.copytree(ROOT / "inspector_app" / "build", build)
+    settings.INSPECTOR_APP_BUILD_DIR = build
+    [task] = _tasks([project], inspector)
+    app.open()
+    app.sign_in(inspector.user.username, DEFAULT_PASSWORD)
+    app.wait_for_tasks()
+    app.wait_for_service_worker()
+    app.start_at_task(task.id)
+    app.add_finding("SANITATION", small_photos(tmp_path, 2))
+    before = app.device_state()
+
+    # A new version is deployed while the inspector is half-way through.
+    worker = (build / "sw.js").read_text(encoding="utf-8")
+    (build / "sw.js").write_text(worker + "\n// the next version\n", encoding="utf-8")
+    app.page.evaluate("() => navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    app.page.wait_for_selector("#update-now", timeout=60_000)
+    app.shot("09-update-ready")
+    with app.page.expect_navigation():
+        app.page.click("#update-now")  # the new worker takes over and the app reloads
+    app.page.wait_for_selector("html[data-ready=true]")
+    waiting = app.page.evaluate(
+        "() => navigator.serviceWorker.getRegistration().then((r) => r.waiting === null)"
+    )
+    after_update = app.device_state()
+
+    assert waiting, "the new version is the one running"
+    assert after_update == before, "the update must not touch the work on the device"
+    app.tab("today")
+    app.page.click(f"#tasks li[data-task-id='{task.id}'] button")
+    app.page.wait_for_selector("#finish")
+    app.finish()
+    app.wait_until(all_done, "the work recorded before the update to arrive")
+    assert (
+        Photo.objects.filter(finding__inspection__task=task, state=PhotoState.PROCESSED).count()
+        == 2
+    )

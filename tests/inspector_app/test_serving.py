@@ -2,6 +2,7 @@
 hashed assets kept for a year, ETags and 304s, nothing outside assets/, and a clear 503 when
 the app was never built. Each test builds a tiny fake build in tmp_path."""
 
+import gzip
 import os
 from pathlib import Path
 
@@ -247,3 +248,50 @@ def test_a_build_without_its_page_counts_as_not_built(client, build):
 
     assert client.get("/m/").status_code == 503
     assert client.get("/m/assets/app-3f2a1c.js").status_code == 200
+
+
+# --- compression -----------------------------------------------------------------------------
+
+LONG_JS = "const greeting = '巡查';\n" * 400  # text long enough for gzip to pay
+
+
+def test_text_is_sent_gzipped_to_browsers_that_accept_it(client, build):
+    write(build / "assets" / "app-long.js", LONG_JS)
+
+    packed = client.get("/m/assets/app-long.js", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    plain = client.get("/m/assets/app-long.js")
+
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content).decode() == LONG_JS
+    assert len(packed.content) < len(LONG_JS.encode()) / 10
+    assert "Content-Encoding" not in plain and plain.content.decode() == LONG_JS
+    assert "Accept-Encoding" in packed["Vary"] and "Accept-Encoding" in plain["Vary"]
+    assert packed["ETag"] != plain["ETag"]  # two representations, two validators
+
+
+def test_the_gzipped_variant_answers_304_to_its_own_etag(client, build):
+    write(build / "assets" / "app-long.js", LONG_JS)
+    first = client.get("/m/assets/app-long.js", HTTP_ACCEPT_ENCODING="gzip")
+
+    again = client.get(
+        "/m/assets/app-long.js", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=first["ETag"]
+    )
+
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("accept", ["gzip;q=0", "br", "identity", "gzip;q=bad"])
+def test_a_client_that_refuses_gzip_gets_the_plain_bytes(client, build, accept):
+    write(build / "assets" / "app-long.js", LONG_JS)
+
+    response = client.get("/m/assets/app-long.js", HTTP_ACCEPT_ENCODING=accept)
+
+    assert "Content-Encoding" not in response
+    assert response.content.decode() == LONG_JS
+
+
+def test_images_are_not_compressed_again(client, build):
+    response = client.get("/m/assets/icons/icon-192.png", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert "Content-Encoding" not in response
+    assert "Accept-Encoding" not in response.get("Vary", "")

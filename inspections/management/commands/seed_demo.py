@@ -32,10 +32,18 @@ class Command(BaseCommand):
         counts = "  ".join(f"{name}={value}" for name, value in ctx.counts.items())
         self.stdout.write(self.style.SUCCESS(f"演示数据就绪 demo data ready ({counts})"))
         self.stdout.write(_credentials_table(ctx.credentials))
+        self.stdout.write(DOORS)
 
     def _progress(self, message: str) -> None:
         self.stdout.write(message)
         self.stdout.flush()
+
+
+# Where each demo account starts, at the address `make run` serves.
+DOORS = """打开 open (make run serves http://127.0.0.1:8000):
+  巡查员应用 inspectors' web app   http://127.0.0.1:8000/m/       inspector_150100 (phone-sized)
+  主管部门工作台 bureau desk       http://127.0.0.1:8000/bureau/  reviewer_west / reviewer_east
+  信用信息公示 public portal       http://127.0.0.1:8000/credit/"""
 
 
 def _credentials_table(credentials: list[demo_data.DemoCredential]) -> str:

@@ -4,6 +4,9 @@ import { h } from '../dom.js';
 import { problemText, t } from '../i18n.js';
 import { button, notice } from '../ui.js';
 
+// The app's icon, from the page's own <link rel=icon> (its name carries the build's hash).
+const ICON = document.querySelector('link[rel=icon]')?.getAttribute('href') || '';
+
 export async function loginView({ onSignedIn }) {
   const previous = await session();
   const expired = Boolean(previous?.needs_sign_in);
@@ -65,6 +68,7 @@ export async function loginView({ onSignedIn }) {
   return h(
     'section',
     { class: 'screen screen-login' },
+    h('p', { class: 'brand' }, h('img', { src: ICON, alt: '', width: 48, height: 48 }), t('app_name')),
     h('h1', { id: 'screen-title', tabindex: '-1' }, t('sign_in_title')),
     h('p', { class: 'hint' }, t('sign_in_hint')),
     expired ? notice(t('sign_in_again'), 'warning') : null,
