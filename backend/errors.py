@@ -27,24 +27,28 @@ TYPE_BASE = "https://wuye-credit.example/problems/"
 ERR_REQUEST_TOO_LARGE = "请求内容过大。"
 ERR_VALIDATION = "请求内容不符合要求。"
 
-# Titles by status; `detail` carries the Chinese human explanation of the specific case.
+# Titles by status, in Chinese like every text the APIs send (whatever Accept-Language says);
+# `detail` carries the human explanation of the specific case, `code` the stable identifier.
 _TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    410: "Gone",
-    412: "Precondition Failed",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    460: "Checksum Mismatch",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
+    400: "请求有误",
+    401: "未认证",
+    403: "无权访问",
+    404: "未找到",
+    405: "不允许的请求方法",
+    409: "冲突",
+    410: "已失效",
+    411: "缺少内容长度",
+    412: "前提条件不满足",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    422: "请求数据无效",
+    423: "资源被占用",
+    429: "请求过于频繁",
+    460: "校验和不一致",
+    500: "服务器内部错误",
+    503: "服务暂不可用",
 }
+DEFAULT_TITLE = "错误"
 
 
 class Problem(Exception):
@@ -70,7 +74,7 @@ class Problem(Exception):
 def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": TYPE_BASE + code,
-        "title": _TITLES.get(status, "Error"),
+        "title": _TITLES.get(status, DEFAULT_TITLE),
         "status": status,
         "detail": detail,
         "code": code,

@@ -1,5 +1,5 @@
 """Request middleware: request id, access log and metrics; security headers; refusal of text
-the database cannot store.
+the database cannot store; the language of pages.
 
 `RequestContextMiddleware` goes first in MIDDLEWARE so that it times and logs every response,
 including the redirects and errors produced by the middleware after it.
@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from backend.errors import nul_problem, response_for
 from backend.logs import request_context, request_id_from_header
@@ -233,3 +235,80 @@ def _has_form_body(request: HttpRequest) -> bool:
 
 def _fields(data: QueryDict) -> dict[str, str | list[str]]:
     return {key: values[0] if len(values) == 1 else values for key, values in data.lists()}
+
+
+# Chinese is the site's language whatever the browser says (`Accept-Language` is never read);
+# English only when the person chooses it: `?lang=en` on any page, remembered in the language
+# cookie (the one Django's `set_language` view at /i18n/setlang/ sets, so both switches agree).
+LANGUAGE_PARAM = "lang"
+# What `?lang=` accepts → the Django language code.
+LANGUAGE_CHOICES = {"zh": "zh-hans", "zh-hans": "zh-hans", "zh-cn": "zh-hans", "en": "en"}
+# The BCP 47 tag of each language, for `<html lang>` and `Content-Language`.
+LANGUAGE_TAGS = {"zh-hans": "zh-Hans", "en": "en"}
+# What the switch link puts in `?lang=` for each language.
+LANGUAGE_SWITCH_VALUES = {"zh-hans": "zh", "en": "en"}
+
+
+def language_tag(code: str) -> str:
+    return LANGUAGE_TAGS.get(code, LANGUAGE_TAGS[settings.LANGUAGE_CODE])
+
+
+def language_switch_url(request: HttpRequest | None, code: str) -> str:
+    """The current path and query with `?lang=` set for language `code`: the switch link,
+    which works without JavaScript or a form (this page's query alone without a request)."""
+    query = request.GET.copy() if request is not None else QueryDict(mutable=True)
+    query[LANGUAGE_PARAM] = LANGUAGE_SWITCH_VALUES[code]
+    return f"{request.path if request is not None else ''}?{query.urlencode()}"
+
+
+def _supported(code: str | None) -> str | None:
+    """The language a `?lang=` value or a cookie names, None for anything else."""
+    if not code:
+        return None
+    return LANGUAGE_CHOICES.get(code.strip().lower())
+
+
+class LanguageMiddleware:
+    """Replaces Django's LocaleMiddleware, which follows `Accept-Language`. Pages are in
+    LANGUAGE_CODE (Chinese) unless `?lang=` or the language cookie chose another; a valid
+    `?lang=` is remembered in the cookie, an unknown one is ignored. The JSON APIs are always
+    in Chinese (CONTRACTS.md: `detail` is Chinese) and neither read nor set the cookie.
+    HTML responses get `Content-Language`, and `Vary: Cookie` since the cookie picks the text."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Response]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Response:
+        api = request.path_info.startswith(API_PREFIX)
+        chosen = None if api else _supported(request.GET.get(LANGUAGE_PARAM))
+        remembered = None if api else _supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+        language = chosen or remembered or settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            response = self.get_response(request)
+        finally:
+            # Nothing after this request (the next one on this thread, a test's own code)
+            # inherits the choice.
+            translation.deactivate()
+        if chosen is not None:
+            _remember(response, chosen)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault("Content-Language", language_tag(language))
+            # The web app's files are the same whatever the cookie says.
+            if not request.path_info.startswith(APP_PREFIX):
+                patch_vary_headers(response, ("Cookie",))
+        return response
+
+
+def _remember(response: Response, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )

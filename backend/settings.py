@@ -60,7 +60,9 @@ MIDDLEWARE = [
     "backend.middleware.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Chinese unless the person chose English (`?lang=en`, then a cookie); replaces Django's
+    # LocaleMiddleware, which would follow the browser's Accept-Language.
+    "backend.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -113,9 +115,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Chinese whatever the browser says; English only by choice (backend.middleware.LanguageMiddleware).
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Each app (backend included, for its templates) keeps its own `locale/`.
+LOCALE_PATHS: list[Path] = []
+# The choice is remembered for a year (Django's default is the browser session).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -261,5 +270,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # 4xx answers are in the access log already; django.request keeps the 5xx tracebacks.
         "django.request": {"level": "ERROR"},
+        # WeasyPrint logs each step of every credit report at INFO ("Step 5 - Creating
+        # layout"); its warnings (a CSS rule it ignores, a font it cannot subset) still show.
+        "weasyprint": {"level": "WARNING"},
     },
 }

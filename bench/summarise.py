@@ -38,6 +38,8 @@ def section(path: Path) -> list[str]:
         lines += scoring_headline(data["database"])
     if path.stem == "inspector_app" and isinstance(data.get("uploads"), dict):
         lines += inspector_app_headline(data)
+    if path.stem == "report" and isinstance(data.get("report"), dict):
+        lines += report_headline(data)
     lines += ["| figure | value |", "|---|---|"]
     rows = [(k, v) for k, v in flatten(data) if k not in {"command", "summary"}]
     for key, value in rows[:MAX_ROWS]:
@@ -139,6 +141,40 @@ def inspector_app_headline(data: dict) -> list[str]:
         f"| {label} | {_headline_value(_dig(data, key))} |" for label, key in INSPECTOR_APP_HEADLINE
     ]
     return [*lines, ""]
+
+
+# The credit report PDF (issue 16: one firm's report in ≤ 500 ms), beside its baseline.
+REPORT_HEADLINE = (
+    ("report PDF, median / p95 ms", "report"),
+    ("baseline: the firm's public page (first render), median / p95 ms", "baseline_public_page"),
+    ("report ÷ page (medians)", "ratio_report_to_page_median"),
+    ("first report of a fresh process, ms", "first_report_ms"),
+    ("report size, median bytes", "report_bytes.median"),
+    ("phases (median ms): content assembly", "phases_median_ms.assemble"),
+    ("template", "phases_median_ms.template"),
+    ("WeasyPrint layout", "phases_median_ms.layout"),
+    ("PDF writing (font subset included)", "phases_median_ms.write_pdf"),
+)
+
+
+def report_headline(data: dict) -> list[str]:
+    world = data.get("world", {})
+    lines = [
+        f"{data.get('firms')} firms of a {world.get('enterprises')}-firm world "
+        f"({world.get('database')}, {world.get('snapshots')} snapshots), each once after "
+        f"{data.get('warmup_firms')} warm-up firms; target: p95 ≤ {data.get('target_p95_ms')} ms:",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {label} | {_timing(_dig(data, key))} |" for label, key in REPORT_HEADLINE]
+    return [*lines, ""]
+
+
+def _timing(value) -> str:
+    if isinstance(value, dict) and "median_ms" in value:
+        return f"{fmt(value['median_ms'])} / {fmt(value['p95_ms'])}"
+    return fmt(value)
 
 
 def main() -> int:

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("records/<int:record_id>/repair", views.repair_apply, name="repair"),
     path("records/<int:record_id>/repair/decide", views.repair_decide, name="repair-decide"),
+    path("objections/", views.objections, name="objections"),
     path("blacklist/", views.blacklist, name="blacklist"),
     path("backbone/", views.backbone, name="backbone"),
 ]

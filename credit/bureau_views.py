@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.exceptions import DomainError
 from credit import services
 from credit.access import enterprise_in_scope, is_bureau_staff, record_in_scope, region_scope_q
+from credit.bureau_selectors import objections_open, records_in_objection_window, region_names
 from credit.selectors import (
     backbone_candidates,
     blacklist_proposals,
@@ -119,22 +120,28 @@ def index(request: HttpRequest) -> HttpResponse:
     scope = region_scope_q(request.user, field="region__code")
     enterprises = enterprise_search(scope=scope, query=query)
     page = Paginator(enterprises, PAGE_SIZE).get_page(request.GET.get("page"))
+    _name_regions(page.object_list)
     return render(request, "credit/bureau/index.html", {"page": page, "query": query})
+
+
+def _name_regions(rows, attribute: str = "") -> None:
+    """Give each enterprise (or each row's `attribute`) a `region_name`, in one query."""
+    firms = [getattr(row, attribute) if attribute else row for row in rows]
+    names = region_names(firm.region_id for firm in firms)
+    for firm in firms:
+        firm.region_name = names.get(firm.region_id, "")
 
 
 @require_GET
 @staff_page
 def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
     firm = _enterprise(request, uscc)
+    _name_regions([firm])
     context = {
         "firm": firm,
         "score": enterprise_score(enterprise_id=firm.pk),
         "records": records_of(enterprise=firm),
         "blacklist": open_blacklist_entry(enterprise_id=firm.id),
-        "grounds_form": GroundsForm(),
-        "resolve_form": ResolveForm(),
-        "repair_form": RepairForm(),
-        "repair_decision_form": RepairDecisionForm(),
         "propose_form": ProposeForm(),
         "approve_form": ApproveForm(),
     }
@@ -144,6 +151,8 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
 def _record_action(request: HttpRequest, record_id: int, form_class, service) -> HttpResponse:
     record = _record(request, record_id)
     back = f"/bureau/credit/e/{record.enterprise.uscc}/"
+    if request.POST.get("back") == "objections":  # the form on the objections list
+        back = "/bureau/credit/objections/"
     return _act(request, form_class, lambda **data: service(record, data), back)
 
 
@@ -240,9 +249,10 @@ def blacklist_approve(request: HttpRequest, uscc: str) -> HttpResponse:
 @require_GET
 @staff_page
 def blacklist(request: HttpRequest) -> HttpResponse:
-    proposals = blacklist_proposals(
-        scope=region_scope_q(request.user, field="enterprise__region__code")
+    proposals = list(
+        blacklist_proposals(scope=region_scope_q(request.user, field="enterprise__region__code"))
     )
+    _name_regions(proposals, "enterprise")
     return render(
         request,
         "credit/bureau/blacklist.html",
@@ -252,8 +262,33 @@ def blacklist(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_page
+def objections(request: HttpRequest) -> HttpResponse:
+    """Objections waiting for a decision, and records the firm may still object to."""
+    cases = list(
+        objections_open(
+            scope=region_scope_q(request.user, field="record__enterprise__region__code")
+        )
+    )
+    in_window = list(
+        records_in_objection_window(
+            scope=region_scope_q(request.user, field="enterprise__region__code"),
+            today=services.today_local(),
+        )
+    )
+    _name_regions([case.record for case in cases], "enterprise")
+    _name_regions(in_window, "enterprise")
+    return render(
+        request,
+        "credit/bureau/objections.html",
+        {"cases": cases, "in_window": in_window},
+    )
+
+
+@require_GET
+@staff_page
 def backbone(request: HttpRequest) -> HttpResponse:
     candidates = backbone_candidates(scope=region_scope_q(request.user, field="region__code"))
+    _name_regions(candidates, "enterprise")
     return render(
         request,
         "credit/bureau/backbone.html",

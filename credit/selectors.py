@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
 from credit.models import (
     BackboneDesignation,
@@ -20,8 +22,11 @@ from credit.models import (
     CreditRecord,
     Enterprise,
     EnterpriseScore,
+    Objection,
     RecordKind,
     RecordStatus,
+    Region,
+    RepairApplication,
     RulebookVersion,
     Snapshot,
     SnapshotEntry,
@@ -177,12 +182,32 @@ def snapshot_entries_by_uscc(*, snapshot: Snapshot, usccs: list[str]) -> dict[st
     return {e.uscc: e for e in SnapshotEntry.objects.filter(snapshot=snapshot, uscc__in=usccs)}
 
 
-def snapshot_search(*, snapshot: Snapshot, query: str) -> QuerySet[SnapshotEntry]:
+# What the public lists may filter by (the search's `list`): the blacklist, the red list.
+LIST_BLACKLIST, LIST_REDLIST = "blacklist", "redlist"
+REDLIST_GRADE = "AAA"
+# What a result row shows of an entry.
+ROW_FIELDS = ("uscc", "name", "region_code", "grade", "score", "blacklisted", "blacklist_since")
+
+
+def snapshot_search(
+    *, snapshot: Snapshot, query: str, region: str = "", grade: str = "", listing: str = ""
+) -> QuerySet[SnapshotEntry]:
     """The public search: a full code finds that firm, letters and digits a code prefix,
-    anything else a part of the name. Only the columns a result row shows are read."""
-    entries = SnapshotEntry.objects.filter(snapshot=snapshot).only(
-        "uscc", "name", "region_code", "grade", "score", "blacklisted"
-    )
+    anything else a part of the name; an empty query every firm. `region` (a 盟市 or 旗县
+    code) keeps the firms registered in it, `grade` those shown with that grade (blacklisted
+    firms are shown as such, not by grade), `listing` the blacklist or the red list. Only the
+    columns a result row shows are read."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot).only(*ROW_FIELDS)
+    if region:
+        entries = entries.filter(region_code__startswith=_region_prefix(region))
+    if grade:
+        entries = entries.filter(grade=grade, blacklisted=False)
+    if listing == LIST_BLACKLIST:
+        entries = entries.filter(blacklisted=True)
+    elif listing == LIST_REDLIST:
+        entries = entries.filter(grade=REDLIST_GRADE, blacklisted=False)
+    if not query:
+        return entries.order_by("name", "uscc")
     try:
         return entries.filter(uscc=normalise_uscc(query)).order_by("uscc")
     except ValueError:
@@ -192,16 +217,23 @@ def snapshot_search(*, snapshot: Snapshot, query: str) -> QuerySet[SnapshotEntry
     return entries.filter(name__icontains=query).order_by("name", "uscc")
 
 
+def _region_prefix(code: str) -> str:
+    # GB/T 2260: a 盟市 (……00) holds every code that starts with its first four digits.
+    return code[:4] if len(code) == 6 and code.endswith("00") else code
+
+
 def snapshot_blacklisted(*, snapshot: Snapshot) -> QuerySet[SnapshotEntry]:
-    """The published blacklist, most recent entries first."""
+    """The published blacklist, most recent entries first (the columns a list shows)."""
     entries = SnapshotEntry.objects.filter(snapshot=snapshot, blacklisted=True)
-    return entries.order_by("-blacklist_since", "name")
+    return entries.only(*ROW_FIELDS, "blacklist_reason").order_by("-blacklist_since", "name")
 
 
 def snapshot_redlist(*, snapshot: Snapshot) -> QuerySet[SnapshotEntry]:
     """The published red list: grade AAA and not blacklisted, best scores first."""
-    entries = SnapshotEntry.objects.filter(snapshot=snapshot, grade="AAA", blacklisted=False)
-    return entries.order_by("-score", "name")
+    entries = SnapshotEntry.objects.filter(
+        snapshot=snapshot, grade=REDLIST_GRADE, blacklisted=False
+    )
+    return entries.only(*ROW_FIELDS).order_by("-score", "name")
 
 
 # Rows fetched at a time when a whole snapshot is streamed (open data).
@@ -398,3 +430,273 @@ def backbone_candidates(*, scope: Q | None = None) -> list[BackboneCandidate]:
         if candidacy.candidate:
             candidates.append(BackboneCandidate(score.enterprise, score, candidacy))
     return candidates
+
+
+# --- the credit report (credit/report.py) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """What the registry says of a firm today, beside its published standing (the legal
+    representative as on the business licence)."""
+
+    legal_representative: str
+    status: str  # EnterpriseStatus value
+    # Scale from the compounds under contract today, kept current by the inspections app
+    # (credit.services.enterprise_scales_update).
+    managed_projects: int = 0
+    managed_area_m2: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class EnterpriseRegistration(RegistryFacts):
+    """The registry facts with the names of the registration region: printed on the credit
+    report."""
+
+    region_names: tuple[str, ...] = ()  # 盟市 first, down to the registration region
+
+
+def _ancestor_codes(code: str) -> set[str]:
+    # GB/T 2260: a region's 盟市 is its first four digits and 00, its 旗县 its first six,
+    # its 苏木乡镇 its first nine.
+    return {code[:4] + "00", code[:6], code[:9], code}
+
+
+def region_names(*, code: str) -> tuple[str, ...]:
+    """The names of a region and the regions above it, 盟市 first; the codes not stored are
+    left out (an empty tuple for an unknown code)."""
+    rows = Region.objects.filter(code__in=_ancestor_codes(code)).order_by("level", "code")
+    return tuple(rows.values_list("name", flat=True))
+
+
+def registry_facts(*, enterprise_id: int) -> RegistryFacts:
+    """One query."""
+    legal, status, projects, area = Enterprise.objects.values_list(
+        "legal_representative", "status", "managed_projects", "managed_area_m2"
+    ).get(pk=enterprise_id)
+    return RegistryFacts(
+        legal_representative=legal, status=status, managed_projects=projects, managed_area_m2=area
+    )
+
+
+def enterprise_registration(*, enterprise_id: int, region_code: str) -> EnterpriseRegistration:
+    """The registration facts of the report; `region_code` is the one the snapshot published."""
+    facts = registry_facts(enterprise_id=enterprise_id)
+    return EnterpriseRegistration(**asdict(facts), region_names=region_names(code=region_code))
+
+
+@dataclass(frozen=True)
+class RecordAppeal:
+    """Where an objection and a repair application against one record stand today: the
+    objection's decision ("" while undecided, None without one) and the latest repair
+    application's RepairStatus value (None without one), with their dates."""
+
+    objection_filed_on: date | None = None
+    objection_decision: str | None = None
+    objection_decided_on: date | None = None
+    repair_applied_on: date | None = None
+    repair_status: str | None = None
+    repair_decided_on: date | None = None
+
+
+def record_appeals(*, record_ids: list[int]) -> dict[int, RecordAppeal]:
+    """The objection and latest repair application of each record that has either; two
+    queries whatever the number of records."""
+    appeals: dict[int, dict] = {}
+    objections = Objection.objects.filter(record_id__in=record_ids).values_list(
+        "record_id", "filed_on", "decision", "decided_at"
+    )
+    for record_id, filed_on, decision, decided_at in objections:
+        appeals.setdefault(record_id, {}).update(
+            objection_filed_on=filed_on,
+            objection_decision=decision,
+            objection_decided_on=_local_day(decided_at),
+        )
+    repairs = RepairApplication.objects.filter(record_id__in=record_ids).order_by(
+        "record_id", "applied_on", "id"
+    )
+    for record_id, applied_on, status, decided_at in repairs.values_list(
+        "record_id", "applied_on", "status", "decided_at"
+    ):  # ascending: the latest application of a record is written last
+        appeals.setdefault(record_id, {}).update(
+            repair_applied_on=applied_on,
+            repair_status=status,
+            repair_decided_on=_local_day(decided_at),
+        )
+    return {record_id: RecordAppeal(**fields) for record_id, fields in appeals.items()}
+
+
+def _local_day(moment) -> date | None:
+    return None if moment is None else timezone.localtime(moment).date()
+
+
+# --- the public portal (credit/views.py) ----------------------------------------------------
+
+
+def latest_published() -> Snapshot | None:
+    """The latest snapshot, read once per process while it stays the latest (which one that is
+    is re-read at most every CREDIT_LATEST_SNAPSHOT_TTL_S)."""
+    snapshot_id = latest_snapshot_id()
+    if snapshot_id is None:
+        return None
+    memo = snapshot_memo(snapshot_id)
+    snapshot = memo.get("snapshot")
+    if snapshot is None:
+        snapshot = memo["snapshot"] = Snapshot.objects.get(pk=snapshot_id)
+    return snapshot
+
+
+@dataclass(frozen=True)
+class SnapshotFigures:
+    """The headline figures of a snapshot. `by_grade` counts the firms shown with each grade
+    (best first); blacklisted firms are counted apart, as the pages show them."""
+
+    enterprises: int
+    by_grade: tuple[tuple[str, int], ...]
+    blacklisted: int
+    redlist: int
+
+
+def snapshot_figures(*, snapshot: Snapshot, grades: tuple[str, ...]) -> SnapshotFigures:
+    """One aggregate query whatever the number of firms."""
+    counts: dict[str, int] = dict.fromkeys(grades, 0)
+    blacklisted = 0
+    rows = (
+        SnapshotEntry.objects.filter(snapshot=snapshot)
+        .values_list("grade", "blacklisted")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for grade, black, n in rows:
+        if black:
+            blacklisted += n
+        else:
+            counts[grade] = counts.get(grade, 0) + n
+    return SnapshotFigures(
+        enterprises=sum(counts.values()) + blacklisted,
+        by_grade=tuple(counts.items()),
+        blacklisted=blacklisted,
+        redlist=counts.get(REDLIST_GRADE, 0),
+    )
+
+
+@dataclass(frozen=True)
+class RegionOption:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SnapshotRegions:
+    """Where the snapshot's firms are registered: each registration code's name (盟市 first,
+    e.g. 呼和浩特市新城区) and the 盟市 to filter by, by code."""
+
+    names: dict[str, str]
+    leagues: tuple[RegionOption, ...]
+
+
+def snapshot_regions(*, snapshot: Snapshot) -> SnapshotRegions:
+    """Two queries: the snapshot's registration codes, and the regions they name."""
+    codes = set(
+        SnapshotEntry.objects.filter(snapshot=snapshot)
+        .order_by()
+        .values_list("region_code", flat=True)
+        .distinct()
+    )
+    wanted = set().union(*(_ancestor_codes(code) for code in codes)) if codes else set()
+    stored = {
+        code: (level, name)
+        for code, level, name in Region.objects.filter(code__in=wanted).values_list(
+            "code", "level", "name"
+        )
+    }
+    names = {}
+    for code in codes:
+        parts = sorted(stored[c] for c in _ancestor_codes(code) if c in stored)
+        names[code] = "".join(name for _, name in parts) or code
+    leagues = sorted({code[:4] + "00" for code in codes})
+    return SnapshotRegions(
+        names=names,
+        leagues=tuple(RegionOption(code, stored[code][1]) for code in leagues if code in stored),
+    )
+
+
+def snapshot_exact_match(*, snapshot: Snapshot, query: str) -> str | None:
+    """The code of the one firm a query names exactly (CONTRACTS.md: such a query opens the
+    firm): a valid credit code in the snapshot, or a name only one firm has."""
+    entries = SnapshotEntry.objects.filter(snapshot=snapshot)
+    try:
+        code = normalise_uscc(query)
+    except ValueError:
+        named = list(entries.filter(name=query).values_list("uscc", flat=True)[:2])
+        return named[0] if len(named) == 1 else None
+    return code if entries.filter(uscc=code).exists() else None
+
+
+@dataclass(frozen=True)
+class BlacklistExit:
+    uscc: str
+    name: str
+    region_code: str
+    left_on: date  # the data date of the first snapshot that no longer lists the firm
+
+
+def snapshot_blacklist_exits(*, snapshot: Snapshot, since: date, limit: int) -> list[BlacklistExit]:
+    """Firms the snapshots published since `since` listed as blacklisted and `snapshot` no
+    longer does (still in it: a firm that left the registry did not leave the blacklist),
+    latest exit first. Three queries whatever the number of snapshots and firms."""
+    published = list(
+        Snapshot.objects.filter(as_of__gte=since, as_of__lte=snapshot.as_of, id__lte=snapshot.id)
+        .order_by("as_of", "id")
+        .values_list("id", "as_of")
+    )
+    following = {  # each snapshot id → the data date of the snapshot published after it
+        earlier: day for (earlier, _), (_, day) in itertools.pairwise(published)
+    }
+    now_listed = SnapshotEntry.objects.filter(snapshot=snapshot, blacklisted=True).values("uscc")
+    last_listed = dict(
+        SnapshotEntry.objects.filter(
+            snapshot_id__in=[snapshot_id for snapshot_id, _ in published], blacklisted=True
+        )
+        .exclude(uscc__in=now_listed)
+        .values("uscc")
+        .annotate(last=Max("snapshot_id"))  # ids grow with publication, as data dates do
+        .order_by()
+        .values_list("uscc", "last")
+    )
+    exits = [
+        BlacklistExit(uscc, name, region_code, left_on=following[last_listed[uscc]])
+        for uscc, name, region_code in SnapshotEntry.objects.filter(
+            snapshot=snapshot, uscc__in=list(last_listed)
+        ).values_list("uscc", "name", "region_code")
+        if last_listed[uscc] in following
+    ]
+    exits.sort(key=lambda e: (e.left_on, e.name), reverse=True)
+    return exits[:limit]
+
+
+@dataclass(frozen=True)
+class ManagedCompound:
+    name: str
+    region_code: str
+
+
+# Compounds and their management contracts are the inspections app's registry, which credit
+# may not import (imports flow one way): that app hands credit its reader at start-up
+# (`compounds_reader_register` in its AppConfig.ready). A reader takes (enterprise id, day) and
+# returns the compounds under contract that day, by name.
+CompoundsReader = Callable[[int, date], Sequence[ManagedCompound]]
+_compounds_readers: list[CompoundsReader] = []
+
+
+def compounds_reader_register(reader: CompoundsReader | None) -> None:
+    """Install the reader of managed compounds (None removes it)."""
+    _compounds_readers[:] = [reader] if reader is not None else []
+
+
+def compounds_managed(*, enterprise_id: int, day: date) -> tuple[ManagedCompound, ...] | None:
+    """The compounds the firm manages on `day`, by name; None while no reader is installed
+    (then only the count kept on the enterprise, `managed_projects`, is known)."""
+    if not _compounds_readers:
+        return None
+    return tuple(_compounds_readers[0](enterprise_id, day))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("review/", views.review_desk, name="review"),
     path("review/<uuid:finding_uuid>/", views.review_decide, name="review-decide"),
+    path("tasks/stranded/", views.stranded, name="stranded"),
     path("plans/", risk_views.planner, name="planner"),
     path("plans/approve/", risk_views.plan_approve_view, name="plan-approve"),
     path("plans/<int:plan_id>/", risk_views.plan_detail, name="plan"),

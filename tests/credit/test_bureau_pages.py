@@ -111,3 +111,57 @@ def test_repair_through_the_pages(client, firm, reviewer, clock, no_window):
 
     record.refresh_from_db()
     assert record.status == RecordStatus.REPAIRED
+
+
+# --- the credit desk's lists (issue 16) ------------------------------------------------------
+
+
+def test_the_objections_page_lists_open_objections_and_records_still_in_their_window(
+    client, firm, reviewer, clock, five_day_window
+):
+    objected = new_record(firm, "FEE-UNLISTED", reviewer, document_no="呼房罚〔2025〕7号")
+    new_record(firm, "ELEVATOR-OPS", reviewer)
+    Objection.objects.create(
+        record=objected, filed_on=clock.today, grounds="收费已公示", filed_by=reviewer
+    )
+    client.force_login(reviewer)
+
+    html = client.get("/bureau/credit/objections/").content.decode()
+
+    assert "收费已公示" in html and "呼房罚〔2025〕7号" in html
+    assert f'action="/bureau/credit/records/{objected.id}/objection/resolve"' in html
+    assert "电梯日常运行管理不到位" in html and "2025-03-12" in html  # its deadline
+
+
+def test_an_empty_objections_page_says_where_objections_come_from(client, reviewer):
+    client.force_login(reviewer)
+
+    html = client.get("/bureau/credit/objections/").content.decode()
+
+    assert "没有待处理的异议" in html and "登记异议" in html
+    assert "没有异议期内的记录" in html
+
+
+def test_the_proposer_is_told_a_second_person_approves(
+    client, firm, reviewer, second_reviewer, clock, no_window
+):
+    new_record(firm, "MAINT-FUND-MISUSE", reviewer)
+    client.force_login(reviewer)
+    client.post(f"/bureau/credit/e/{firm.uscc}/blacklist/propose", {"reason": "挪用维修资金"})
+
+    own = client.get("/bureau/credit/blacklist/").content.decode()
+    client.force_login(second_reviewer)
+    other = client.get("/bureau/credit/blacklist/").content.decode()
+
+    assert "须由另一名工作人员（例如管理员）批准" in own and "批准列入黑名单</button>" not in own
+    assert "批准列入黑名单</button>" in other
+
+
+def test_firms_are_listed_with_the_name_of_their_region(client, firm, reviewer):
+    client.force_login(reviewer)
+
+    html = client.get("/bureau/credit/").content.decode()
+    page = client.get(f"/bureau/credit/e/{firm.uscc}/").content.decode()
+
+    assert "<td>呼和浩特市</td>" in html
+    assert "<dd>呼和浩特市</dd>" in page and "（150100）" not in page

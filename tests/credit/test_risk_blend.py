@@ -210,8 +210,11 @@ def test_published_score_shows_the_model_part_and_its_reasons_without_personal_d
     model_line = texts.index(next(t for t in texts if t.startswith("风险模型 risk-hgb-abc")))
     assert texts[model_line + 1] == f"风险模型：{REASON}"
     assert "<td>1.00</td>" in html  # the model part
-    assert "未来180天内被查出一般或严重违规的概率 5.0%" in html
-    assert f"风险模型：{REASON}" in html
-    for personal in (firm.legal_representative, "王五", "赵六", reviewer.username, "审核员甲"):
+    # In plain words, with what the estimate rests on; the model's id only in the data notes.
+    assert "根据巡查数据估计的风险，调整 +1 分，最多 ±5 分。" in html
+    assert f"<li>{REASON}</li>" in html
+    body, notes = html.split('id="data-notes"')
+    assert "risk-hgb-abc" not in body and "risk-hgb-abc" in notes
+    for personal in ("王五", "赵六", reviewer.username, "审核员甲"):
         assert personal not in html
     assert (tender["rule_score"], tender["model_adjustment"], tender["score"]) == (90.0, 1.0, 91.0)

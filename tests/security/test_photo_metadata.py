@@ -55,7 +55,8 @@ def private_strings(side) -> list[str]:
     ],
 )
 def test_public_pages_and_open_data_carry_no_photo_metadata_or_inspector(world, published, url):
-    response = Client().get(url.format(uscc=world.a.enterprise_uscc))
+    # follow: a search for a firm's exact code opens its page (CONTRACTS.md)
+    response = Client().get(url.format(uscc=world.a.enterprise_uscc), follow=True)
     body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode("utf-8-sig").lower()
 

@@ -1,6 +1,23 @@
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.management.base import BaseCommand, CommandError
 
 from inspections import demo_data
+
+# What seeding would otherwise log by the thousand, drowning the progress and the accounts:
+# in embedded mode every queued task runs in-process and Celery logs each one ("Task …
+# succeeded"), and kombu warns that the empty broker URL means localhost (eager tasks never
+# connect to it); each back-filled monthly snapshot logs a line, and each demo photo, processed
+# by the seed itself, a "nothing to process" when its queued task runs. Warnings and errors of
+# everything else still show.
+QUIET_LOGGERS = {
+    "celery.app.trace": logging.WARNING,
+    "inspections.tasks": logging.WARNING,
+    "kombu.connection": logging.ERROR,
+    "credit.publication": logging.WARNING,
+}
 
 
 def _positive(value: str) -> int:
@@ -26,9 +43,10 @@ class Command(BaseCommand):
     def handle(self, *args, enterprises: int, years: int, seed: int, **options):
         if enterprises > 100_000:
             raise CommandError("--enterprises 最多 100000")
-        ctx = demo_data.seed_demo(
-            enterprises=enterprises, years=years, seed=seed, progress=self._progress
-        )
+        with quiet_logs():
+            ctx = demo_data.seed_demo(
+                enterprises=enterprises, years=years, seed=seed, progress=self._progress
+            )
         counts = "  ".join(f"{name}={value}" for name, value in ctx.counts.items())
         self.stdout.write(self.style.SUCCESS(f"演示数据就绪 demo data ready ({counts})"))
         self.stdout.write(_credentials_table(ctx.credentials))
@@ -39,10 +57,25 @@ class Command(BaseCommand):
         self.stdout.flush()
 
 
+@contextmanager
+def quiet_logs() -> Iterator[None]:
+    """QUIET_LOGGERS at their levels for the duration of the seed, then as they were."""
+    loggers = {name: logging.getLogger(name) for name in QUIET_LOGGERS}
+    before = {name: logger.level for name, logger in loggers.items()}
+    for name, logger in loggers.items():
+        logger.setLevel(QUIET_LOGGERS[name])
+    try:
+        yield
+    finally:
+        for name, logger in loggers.items():
+            logger.setLevel(before[name])
+
+
 # Where each demo account starts, at the address `make run` serves.
 DOORS = """打开 open (make run serves http://127.0.0.1:8000):
   巡查员应用 inspectors' web app   http://127.0.0.1:8000/m/       inspector_150100 (phone-sized)
   主管部门工作台 bureau desk       http://127.0.0.1:8000/bureau/  reviewer_west / reviewer_east
+    待办 waiting: 违规审核、异议 findings, an objection (reviewer_west); 黑名单批准 approval (admin)
   信用信息公示 public portal       http://127.0.0.1:8000/credit/"""
 
 

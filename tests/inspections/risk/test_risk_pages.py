@@ -1,5 +1,6 @@
 """Bureau pages: the planner (ranked list, reasons, inline SVG) and the model card."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -45,7 +46,43 @@ def test_planner_page_shows_the_ranked_list_with_reasons_and_a_chart(
     assert all(c.name in html for c in compounds)
     assert "从未巡查" in html and "超过12个月未巡查" in html
     assert "批准计划需要管理员账号" in html  # reviewers look, admins approve
-    assert "<script" not in html
+    assert "<script" not in html and "style=" not in html and "<style" not in html  # the CSP
+
+
+def test_every_bar_of_the_planner_chart_carries_its_rank_compound_and_value(
+    planner_reviewer, compounds, round_start
+):
+    html = (
+        signed_in(planner_reviewer)
+        .get(
+            "/bureau/plans/", {"region": "150100", "capacity": 3, "start": round_start.isoformat()}
+        )
+        .content.decode()
+    )
+
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert chart.count('<text class="rank"') == chart.count('<text class="value"') == 3
+    assert [f"#{rank}" for rank in (1, 2, 3)] == re.findall(r'class="rank"[^>]*>([^<]+)<', chart)
+    assert {c.name for c in compounds} == set(re.findall(r'class="name"[^>]*>([^<]+)<', chart))
+    assert "排名 · 项目" in chart and "违规概率" in chart  # the axes say what they show
+    assert 'class="tick"' in chart and ">0%<" in chart
+
+
+def test_the_planner_lists_approved_plans_by_region_name(planner_admin, compounds, round_start):
+    client = signed_in(planner_admin)
+    client.post(
+        "/bureau/plans/approve/",
+        {"region": "150100", "capacity": "2", "start": round_start.isoformat(), "seed": "3"},
+    )
+    plan = InspectionPlan.objects.get()
+
+    html = client.get("/bureau/plans/").content.decode()
+    detail = client.get(f"/bureau/plans/{plan.id}/").content.decode()
+
+    assert f'href="/bureau/plans/{plan.id}/"' in html and "呼和浩特市" in html
+    assert "（150100）" not in html
+    assert f"第 {plan.id} 号巡查计划 · 呼和浩特市" in detail
+    assert "已派发" in detail and "assigned" not in detail  # task states in Chinese
 
 
 def test_admin_approves_from_the_page(planner_admin, compounds, round_start):
@@ -94,6 +131,9 @@ def test_model_card_page_draws_calibration_and_offers_admins_the_buttons(
 
     assert as_reviewer.count("<circle") == 2  # one dot per calibration group
     assert "呼和浩特市" in as_reviewer and "建议重新训练" in as_reviewer
+    assert "项目近一年被巡查次数" in as_reviewer and "项目建筑面积（万平方米）" in as_reviewer
+    assert "inspections_365d" not in as_reviewer and "area_10k_m2" not in as_reviewer
+    assert "预测的违规概率" in as_reviewer and "实际违规率" in as_reviewer  # axis titles
     assert "/bureau/model/risk-hgb-now/rollback/" not in as_reviewer
     assert "/bureau/model/risk-hgb-now/rollback/" in as_admin
     assert "/bureau/model/risk-hgb-old/promote/" in as_admin
