@@ -12,3 +12,8 @@ class InspectionsConfig(AppConfig):
         from inspections import metrics, tasks  # noqa: F401
 
         metrics.register()
+        # The public firm page names the compounds a firm manages; the registry is ours.
+        from credit.selectors import compounds_reader_register
+        from inspections.selectors import compounds_managed_on
+
+        compounds_reader_register(compounds_managed_on)

@@ -23,6 +23,7 @@ from backend.storage import get_store
 from credit.access import region_scope_q
 from credit.choices import RegionLevel
 from credit.models import Enterprise, Region
+from credit.selectors import ManagedCompound
 from inspections.access import (
     access_project_for_inspector,
     findings_for_reviewer,
@@ -278,3 +279,17 @@ def photo_links(photo: Photo) -> PhotoLinks:
         display_url=store.presigned_get(photo.display_key, expires=PHOTO_LINK_LIFETIME),
         expires_at=timezone.now() + PHOTO_LINK_LIFETIME,
     )
+
+
+def compounds_managed_on(enterprise_id: int, day: date) -> list[ManagedCompound]:
+    """The compounds a firm manages under contract on `day`, by name: the reader credit's
+    public pages use for "在管项目" (installed by `InspectionsConfig.ready`, since credit may
+    not import this app)."""
+    rows = (
+        ManagementContract.objects.filter(enterprise_id=enterprise_id, start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .order_by("project__name")
+        .values_list("project__name", "project__region_id")
+        .distinct()
+    )
+    return [ManagedCompound(name=name, region_code=code) for name, code in rows]

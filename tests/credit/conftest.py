@@ -31,6 +31,9 @@ def fast_test_settings(settings):
     clear_snapshot_caches()
     clear_client_cache()
     forget_queued_tender_calls()
+    yield
+    # Nor may a later test elsewhere, with the default TTL, be answered from this one's.
+    clear_snapshot_caches()
 
 
 def forget_queued_tender_calls() -> None:
