@@ -31,6 +31,8 @@ from bench_tender import PING_PATH, parse_settings, seeded_stack
 
 RESULTS_PATH = ROOT / "bench" / "results" / "public.json"
 TARGET_P95_MS = 50.0
+# Issue 16: with the richer firm page, the target at 8 clients is 100 ms (50 ms at 1 client).
+TARGET_P95_MS_BY_CLIENTS = {1: 50.0, 8: 100.0}
 WARMUP_S = 1.0
 # Pages one client can ask for in one run (a page takes a few milliseconds at best).
 PER_CLIENT = 6000
@@ -101,9 +103,10 @@ def main() -> None:
         "snapshots": args.snapshots,
         "gunicorn": settings.as_dict(),
         "p95_ms_by_clients": {k: v["p95_ms_median_round"] for k, v in levels_out.items()},
-        "targets": {"p95_ms_max": TARGET_P95_MS},
+        "targets": {"p95_ms_max_by_clients": TARGET_P95_MS_BY_CLIENTS},
         "passed_by_clients": {
-            k: v["p95_ms_median_round"] <= TARGET_P95_MS and not v["errors"]
+            k: v["p95_ms_median_round"] <= TARGET_P95_MS_BY_CLIENTS.get(int(k), TARGET_P95_MS)
+            and not v["errors"]
             for k, v in levels_out.items()
         },
         "machine": machine(),

@@ -92,6 +92,7 @@ class CreditReport:
     uscc: str
     name: str
     legal_representative: str
+    address: str
     region: str
     status: str
     grade: str
@@ -177,6 +178,7 @@ def _registration_fields(registration: EnterpriseRegistration) -> dict:
         status = str(EnterpriseStatus(registration.status).label)
     return {
         "legal_representative": registration.legal_representative or "（未登记）",
+        "address": registration.address or "（未登记）",
         "region": "".join(registration.region_names) or "（未登记）",
         "status": status,
     }

@@ -442,6 +442,7 @@ class RegistryFacts:
 
     legal_representative: str
     status: str  # EnterpriseStatus value
+    address: str = ""
     # Scale from the compounds under contract today, kept current by the inspections app
     # (credit.services.enterprise_scales_update).
     managed_projects: int = 0
@@ -471,11 +472,15 @@ def region_names(*, code: str) -> tuple[str, ...]:
 
 def registry_facts(*, enterprise_id: int) -> RegistryFacts:
     """One query."""
-    legal, status, projects, area = Enterprise.objects.values_list(
-        "legal_representative", "status", "managed_projects", "managed_area_m2"
+    legal, status, projects, area, address = Enterprise.objects.values_list(
+        "legal_representative", "status", "managed_projects", "managed_area_m2", "address"
     ).get(pk=enterprise_id)
     return RegistryFacts(
-        legal_representative=legal, status=status, managed_projects=projects, managed_area_m2=area
+        legal_representative=legal,
+        status=status,
+        managed_projects=projects,
+        managed_area_m2=area,
+        address=address,
     )
 
 

@@ -323,6 +323,7 @@ def demo_enterprise_rows(ctx: DemoContext) -> list[dict]:
                 "uscc": make_uscc(region_code=county.code, serial=DEMO_USCC_SERIAL_BASE + index),
                 "name": name,
                 "legal_representative": _person_name(ctx.rng),
+                "address": _firm_address(ctx.rng, county.name),
                 "region_id": county.code,
                 # A few firms under rectification make the demo's credit pages less uniform.
                 "status": EnterpriseStatus.SUSPENDED
@@ -718,3 +719,19 @@ STEPS += [
     DemoStep("待批准的黑名单提议 blacklist proposal", demo_work.seed_blacklist_proposal),
     DemoStep("异议期内的异议 objection in its window", demo_work.seed_objection_case),
 ]
+
+
+DEMO_STREETS = (
+    "新华大街",
+    "中山路",
+    "锡林南路",
+    "昭君路",
+    "钢铁大街",
+    "阿尔丁大街",
+    "鄂尔多斯大街",
+)
+
+
+def _firm_address(rng, county: str) -> str:
+    """A registered address in the firm's 旗县: 新城区新华大街 128 号 (demo data only)."""
+    return f"{county}{rng.choice(DEMO_STREETS)}{rng.randint(1, 399)}号"

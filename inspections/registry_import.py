@@ -190,6 +190,7 @@ def write_enterprises(rows: list[EnterpriseRow], snapshot: _Snapshot) -> KindCou
             "name": row.name,
             "region_id": row.region_code,
             "legal_representative": row.legal_representative,
+            "address": row.address,
             "status": row.status,
         }
         existing = snapshot.enterprises.get(row.uscc)

@@ -112,7 +112,7 @@ FORMAT_HELP = f"""\
 限制：文件不超过 {MAX_FILE_MB} MB，数据行不超过 {MAX_DATA_ROWS} 行，
 单元格不超过 {MAX_CELL_CHARS} 字；不接受公式，也不接受以 = + - @ 开头的文本（防止公式注入）。
 
-English headers are accepted too: uscc, name, legal_representative, region_code, status;
+English headers are accepted too: uscc, name, legal_representative, address, region_code, status;
 project_name, address, region_code, lat, lon, building_area_m2, project_type, is_old_compound,
 enterprise_uscc, contract_start, contract_end, by_tender, contract_no.
 """
@@ -153,6 +153,7 @@ ENTERPRISE_COLUMNS: dict[str, tuple[str, ...]] = {
     "uscc": ("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit_code"),
     "name": ("企业名称", "名称", "name", "enterprise_name"),
     "legal_representative": ("法定代表人", "法人代表", "法人", "legal_representative"),
+    "address": ("住所", "企业住所", "注册地址", "企业地址", "address"),
     "region_code": ("区划代码", "注册地区划代码", "行政区划代码", "region_code"),
     "status": ("经营状态", "状态", "status"),
 }
@@ -603,6 +604,7 @@ class EnterpriseRow:
     region_code: str
     legal_representative: str | None  # None: keep what is stored
     status: str | None
+    address: str | None = None  # None: keep what is stored
 
 
 ProjectKey = tuple[str, str, str]  # (region code, name, address)
@@ -694,6 +696,7 @@ def parse_enterprise_row(
     name = p.get("name", _text(200), required=True)
     region_code = p.region_code()
     legal = p.get("legal_representative", _text(64))
+    address = p.get("address", _text(300))
     status = p.get(
         "status",
         lambda c: parse_choice(
@@ -702,7 +705,10 @@ def parse_enterprise_row(
     )
     if p.errors:
         return None, p.errors
-    return EnterpriseRow(table.sheet, row.line, uscc, name, region_code, legal, status), []
+    return (
+        EnterpriseRow(table.sheet, row.line, uscc, name, region_code, legal, status, address),
+        [],
+    )
 
 
 def _lat(cell: Cell) -> float | None:

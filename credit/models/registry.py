@@ -54,8 +54,11 @@ class Enterprise(BaseModel):
         _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_uscc]
     )
     name = models.CharField(_("企业名称"), max_length=200, db_index=True)
-    # Personal data: shown to bureau staff only, never on public pages or open data.
+    # Registration data, public as on the business licence and 信用中国: the legal
+    # representative and the registered address (住所) appear on the firm's public page and
+    # credit report; they are not in the open-data download.
     legal_representative = models.CharField(_("法定代表人"), max_length=64, blank=True)
+    address = models.CharField(_("住所"), max_length=300, blank=True)
     region = models.ForeignKey(Region, verbose_name=_("注册地区划"), on_delete=models.PROTECT)
     status = models.CharField(
         _("经营状态"),

@@ -197,3 +197,12 @@ def test_a_record_past_its_period_leaves_the_page_the_next_day_without_a_new_sna
 
     assert "呼房罚〔2025〕7号" in shown
     assert "呼房罚〔2025〕7号" not in gone and "没有公示中的信用记录。" in gone
+
+
+def test_the_firm_page_shows_its_registered_address(client):
+    firm = EnterpriseFactory(address="新城区新华大街128号")
+    publish()
+
+    html = page(client, f"/credit/e/{firm.uscc}/")
+
+    assert "<td>新城区新华大街128号</td>" in html

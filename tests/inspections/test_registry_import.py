@@ -652,3 +652,16 @@ def test_a_concurrent_write_of_the_same_key_is_reported_and_rolled_back(monkeypa
 
     assert report.errors == (RowError(0, "", ri.ERR_CONCURRENT),)
     assert Enterprise.objects.count() == 0
+
+
+def test_an_address_column_sets_the_firms_registered_address_and_a_missing_one_keeps_it():
+    header = [*ENTERPRISE_HEADER, "住所"]
+    with_address = xlsx(("企业", [header, [*enterprise_row(), "新城区新华大街128号"]]))
+    without_column = xlsx(("企业", [ENTERPRISE_HEADER, enterprise_row()]))
+
+    run(with_address)
+    stored = Enterprise.objects.get(uscc=USCC_A).address
+    run(without_column)
+
+    assert stored == "新城区新华大街128号"
+    assert Enterprise.objects.get(uscc=USCC_A).address == stored
