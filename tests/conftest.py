@@ -33,3 +33,14 @@ def _fast_test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_snapshot_cache_across_tests():
+    """The public pages cache the latest snapshot per process; rolled-back test databases
+    reuse ids, so no test may be answered from another's cache, whatever directory it is in."""
+    from credit.selectors import clear_snapshot_caches
+
+    clear_snapshot_caches()
+    yield
+    clear_snapshot_caches()
