@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET
@@ -16,8 +16,7 @@ from credit.report import (
     report_filename,
     report_pdf,
 )
-from credit.selectors import latest_entry
-from credit.validators import normalise_uscc
+from credit.views import published_entry_or_404
 
 # Revalidated on every use: the ETag changes with the snapshot (and the day), so a client or
 # cache that holds the report gets a 304 until then.
@@ -26,13 +25,7 @@ CACHE_CONTROL = "public, no-cache"
 
 @require_GET
 def report(request: HttpRequest, uscc: str) -> HttpResponse:
-    try:
-        code = normalise_uscc(uscc)
-    except ValueError as exc:
-        raise Http404("invalid code") from exc
-    entry = latest_entry(uscc=code)
-    if entry is None:
-        raise Http404("unknown enterprise")
+    entry = published_entry_or_404(uscc)
     day = report_day()
     etag = report_etag(entry, day)
     response = get_conditional_response(request, etag=etag)  # a 304, or None

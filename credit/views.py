@@ -276,8 +276,9 @@ def _grade_rows(home: Home) -> list[tuple]:
     return [(bar, ranges.get(bar.key, "—")) for bar in home.bars.bars]
 
 
-@require_GET
-def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
+def published_entry_or_404(uscc: str) -> SnapshotEntry:
+    """The firm's row in the latest snapshot; 404 for a malformed code or a firm not in it
+    (the firm page and its credit report answer alike)."""
     try:
         code = normalise_uscc(uscc)
     except ValueError as exc:
@@ -285,6 +286,12 @@ def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
     entry = latest_entry(uscc=code)
     if entry is None:
         raise Http404("unknown enterprise")
+    return entry
+
+
+@require_GET
+def enterprise(request: HttpRequest, uscc: str) -> HttpResponse:
+    entry = published_entry_or_404(uscc)
     snapshot = entry.snapshot
     today = timezone.localdate()
     rulebook = rulebook_for_version(snapshot.rulebook_version)
