@@ -487,8 +487,73 @@ def _heif_end(data: bytes) -> int:
             raise PhotoRejected(RejectionCode.CORRUPT, BAD_HEIF_BOX_DETAIL.format(offset=pos))
         if pos + box_size > size:
             raise _truncated("heif")
+        if data[pos + 4 : pos + 8] == b"meta":
+            _refuse_items_beyond_the_file(data, pos + header, pos + box_size)
         pos += box_size
     return pos
+
+
+def _refuse_items_beyond_the_file(data: bytes, start: int, stop: int) -> None:
+    """A HEIF cut between its `meta` and `mdat` boxes is well-formed box by box; only the item
+    locations (`iloc`) say where the picture's bytes are. libheif does not always notice that
+    they lie past the end of its buffer (it has decoded such a file from stale memory), so the
+    extents are checked here before any decoder sees them.
+    """
+    pos = start + 4  # `meta` is a full box: version and flags come first
+    while pos + 8 <= stop:
+        box_size = int.from_bytes(data[pos : pos + 4], "big")
+        if box_size < 8 or pos + box_size > stop:
+            raise PhotoRejected(RejectionCode.CORRUPT, BAD_HEIF_BOX_DETAIL.format(offset=pos))
+        if data[pos + 4 : pos + 8] == b"iloc":
+            if _item_data_end(data, pos + 8, pos + box_size) > len(data):
+                raise _truncated("heif")
+            return
+        pos += box_size
+
+
+def _item_data_end(data: bytes, start: int, stop: int) -> int:
+    """The furthest file offset an `iloc` extent stored in the file itself reaches
+    (ISO/IEC 14496-12 §8.11.3); extents in `idat` live inside `meta`, already bounded."""
+    reader = _BoxReader(data, start, stop)
+    version = reader.integer(1)
+    reader.integer(3)  # flags
+    offset_size, length_size = reader.nibbles()
+    base_offset_size, index_size = reader.nibbles()
+    if version not in (1, 2):
+        index_size = 0
+    item_count = reader.integer(4 if version == 2 else 2)
+    furthest = 0
+    for _ in range(item_count):
+        reader.integer(4 if version == 2 else 2)  # item_ID
+        construction_method = reader.integer(2) & 0x0F if version in (1, 2) else 0
+        reader.integer(2)  # data_reference_index
+        base_offset = reader.integer(base_offset_size)
+        for _ in range(reader.integer(2)):
+            reader.integer(index_size)
+            offset = reader.integer(offset_size)
+            length = reader.integer(length_size)
+            if construction_method == 0:
+                # A zero length means "to the end of the file", which is always inside it.
+                furthest = max(furthest, base_offset + offset + length)
+    return furthest
+
+
+class _BoxReader:
+    """Big-endian fields read off one box; running past the box is a corrupt file."""
+
+    def __init__(self, data: bytes, pos: int, stop: int) -> None:
+        self._data, self._pos, self._stop = data, pos, stop
+
+    def integer(self, width: int) -> int:
+        if self._pos + width > self._stop:
+            raise PhotoRejected(RejectionCode.CORRUPT, BAD_HEIF_BOX_DETAIL.format(offset=self._pos))
+        value = int.from_bytes(self._data[self._pos : self._pos + width], "big")
+        self._pos += width
+        return value
+
+    def nibbles(self) -> tuple[int, int]:
+        byte = self.integer(1)
+        return byte >> 4, byte & 0x0F
 
 
 # --- decoding and derivatives ----------------------------------------------------------------
