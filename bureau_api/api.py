@@ -4,7 +4,7 @@ the credit desk. One `NinjaAPI` for the bureau audience, one router per resource
 from backend.auth_api import make_auth_router
 from backend.errors import make_api
 from backend.models import TokenAudience
-from bureau_api.routers import complaints, credit, model, plans, review
+from bureau_api.routers import complaints, credit, model, plans, review, statistics
 from bureau_api.schemas import StaffOut, staff_out
 from credit.access import is_bureau_staff
 
@@ -30,3 +30,4 @@ bureau_api.add_router("/review", review.router)
 bureau_api.add_router("/complaints", complaints.router)
 bureau_api.add_router("/plans", plans.router)
 bureau_api.add_router("/model", model.router)
+bureau_api.add_router("/statistics", statistics.router)

@@ -573,3 +573,92 @@ class PublishedOut(Schema):
     published_at: datetime
     sha256: str
     enterprises: int
+
+
+# --- /statistics -------------------------------------------------------------------------------
+
+
+class StatisticsChildOut(Schema):
+    code: str
+    name: str
+
+
+class StatisticsRegionOut(Schema):
+    code: str
+    name: str
+    children: list[StatisticsChildOut]
+
+
+class StatisticsPeriodOut(Schema):
+    key: str = Field(description="2026-11, 2026-Q3, 2026 or 2024-01..2026-11")
+    label: str
+    start: date
+    end: date = Field(description="the day after the period (end-exclusive)")
+
+
+class StatisticsHeadlineOut(Schema):
+    label: str
+    value: int | float | str | None
+    unit: str
+    hint: str
+
+
+class StatisticsTableOut(Schema):
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[list[int | float | str | None]]
+    note: str
+
+
+class MonthlyReportOut(Schema):
+    id: int
+    month: date
+    size: int
+    generated_at: datetime
+
+
+class StatisticsOut(Schema):
+    region: StatisticsRegionOut
+    period: StatisticsPeriodOut
+    computed_at: datetime
+    headline: list[StatisticsHeadlineOut]
+    tables: list[StatisticsTableOut]
+    reports: list[MonthlyReportOut]
+
+
+def statistics_out(figures, headline, tables, reports) -> dict[str, Any]:
+    """The dashboard as numbers: the same tables the page and its exports show, without links."""
+    region, period = figures.region, figures.period
+    return {
+        "region": {
+            "code": region.code,
+            "name": region.name,
+            "children": [{"code": c.code, "name": c.name} for c in region.children],
+        },
+        "period": {
+            "key": period.key,
+            "label": period.label,
+            "start": period.start,
+            "end": period.end,
+        },
+        "computed_at": figures.computed_at,
+        "headline": [
+            {"label": h.label, "value": h.cell.value, "unit": h.cell.unit, "hint": h.hint}
+            for h in headline
+        ],
+        "tables": [
+            {
+                "id": t.id,
+                "title": t.title,
+                "columns": list(t.columns),
+                "rows": [[cell.value for cell in row] for row in t.rows],
+                "note": t.note,
+            }
+            for t in tables
+        ],
+        "reports": [
+            {"id": r.id, "month": r.month, "size": r.size, "generated_at": r.generated_at}
+            for r in reports
+        ],
+    }

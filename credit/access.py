@@ -12,13 +12,14 @@ from django.db.models import Q
 
 from backend.exceptions import Forbidden, Invalid, NotFound
 from credit.choices import StaffRole
-from credit.models import CreditRecord, Enterprise, StaffProfile
+from credit.models import CreditRecord, Enterprise, Region, StaffProfile
 from credit.selectors import enterprises_in_scope
 from credit.validators import normalise_uscc
 
 ERR_FORBIDDEN_ROLE = "当前账号的角色无权执行此操作。"
 ERR_UNKNOWN_ENTERPRISE = "未找到该统一社会信用代码对应的物业服务企业。"
 ERR_UNKNOWN_RECORD = "未找到该信用记录。"
+ERR_UNKNOWN_REGION = "未找到该区划，或该区划不在您负责的范围内。"
 
 
 def region_prefix(code: str) -> str:
@@ -121,3 +122,13 @@ def record_in_scope(user: AbstractBaseUser, record_id: int) -> CreditRecord:
     if record is None:
         raise NotFound("unknown_record", ERR_UNKNOWN_RECORD)
     return record
+
+
+def region_in_scope(user: AbstractBaseUser, code: str) -> Region:
+    """A region the user may look at: one of their own regions or one inside them (a league's
+    banners and counties). NotFound `unknown_region` for a missing code and for a region
+    outside the user's, alike — a parent region included: staff see down, not up."""
+    region = Region.objects.filter(code=code).first() if code.isdigit() else None
+    if region is None or not code_in_scope(user, region_prefix(region.code)):
+        raise NotFound("unknown_region", ERR_UNKNOWN_REGION)
+    return region

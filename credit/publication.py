@@ -45,6 +45,7 @@ from credit.score_inputs import (
 )
 from credit.scoring import ScoreBreakdown, score_enterprise
 from credit.selectors import ActiveRulebook, active_rulebook, clear_snapshot_caches
+from credit.stats.grades import grade_counts_store
 from credit.workdays import today_local
 
 logger = logging.getLogger(__name__)
@@ -396,6 +397,7 @@ def _store(content: _FrozenContent, *, actor: AbstractBaseUser | None) -> Snapsh
     for entry in content.entries:
         entry.snapshot = snapshot
     SnapshotEntry.objects.bulk_create(content.entries, batch_size=ENTRY_BATCH)
+    grade_counts_store(snapshot)
     audit_append(
         actor=actor_name(actor),
         action="credit.snapshot_published",

@@ -289,6 +289,12 @@ def _appeal_text(appeal: RecordAppeal | None) -> str:
 def report_pdf(report: CreditReport) -> bytes:
     with translation.override(REPORT_LANGUAGE):
         html = render_to_string(REPORT_TEMPLATE, {"report": report})
+    return html_to_pdf(html)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A self-contained HTML document (inline styles and SVG, nothing to fetch) as a PDF with
+    its glyphs embedded; the bureau's monthly statistics report is rendered here too."""
     with _render_lock:
         renderer, font_config = _weasyprint()
         # No protocol allowed: the template fetches nothing, and nothing in it may reach out.

@@ -718,6 +718,7 @@ STEPS += [
     DemoStep("待审核的违规发现 findings to review", demo_work.seed_review_work),
     DemoStep("待批准的黑名单提议 blacklist proposal", demo_work.seed_blacklist_proposal),
     DemoStep("异议期内的异议 objection in its window", demo_work.seed_objection_case),
+    DemoStep("月度统计报告 monthly reports", demo_work.seed_monthly_reports),
 ]
 
 

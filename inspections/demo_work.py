@@ -29,6 +29,7 @@ from credit.models import (
 )
 from credit.recompute.firm import recompute_enterprise
 from credit.services import blacklist_propose, objection_file, record_create, today_local
+from credit.stats.periods import last_complete_month
 from inspections.demo_photos import demo_photo
 from inspections.models import Inspection, Photo, Project, ProjectType
 from inspections.services import (
@@ -41,6 +42,7 @@ from inspections.services import (
     upload_append,
     upload_create,
 )
+from inspections.stats.reports import monthly_report_build
 
 if TYPE_CHECKING:
     from inspections.demo_data import DemoContext
@@ -339,3 +341,17 @@ def seed_objection_case(ctx: DemoContext) -> None:
         actor=reviewer,
     )
     ctx.counts["objections_written"] = 1
+
+
+# The regions whose monthly report the demo makes (the admin's province and the two leagues of
+# the demo inspectors with the most work); the scheduled task makes every region's.
+DEMO_REPORT_REGIONS = ("150000", "150100", "150200")
+
+
+def seed_monthly_reports(ctx) -> None:
+    """Last month's statistics reports, so the dashboard lists one (made again on every run:
+    the history it counts is fixed, the report is replaced in place)."""
+    month = last_complete_month(ctx.today).first_month
+    for code in DEMO_REPORT_REGIONS:
+        monthly_report_build(code, month)
+    ctx.counts["monthly_reports_written"] = len(DEMO_REPORT_REGIONS)

@@ -118,3 +118,30 @@ def check_risk_calibration() -> float | None:
 
     check = risk_calibration_check()
     return None if check is None else check["ece"]
+
+
+@shared_task(name=task_names.BUILD_MONTHLY_REPORTS_TASK)
+def build_monthly_reports(month: str = "") -> int:
+    """Early each month: queue the report of every reporting region for the month before."""
+    from datetime import date
+
+    from inspections.stats.reports import monthly_reports_queue
+
+    return monthly_reports_queue(date.fromisoformat(month) if month else None)
+
+
+@shared_task(
+    name=task_names.BUILD_MONTHLY_REPORT_TASK,
+    autoretry_for=(StorageUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=480,
+    max_retries=STORAGE_RETRIES,
+    acks_late=True,  # safe: a fixed object key and an upserted row
+)
+def build_monthly_report(region_code: str, month: str) -> str:
+    from datetime import date
+
+    from inspections.stats.reports import monthly_report_build
+
+    report = monthly_report_build(region_code, date.fromisoformat(month))
+    return report.object_key

@@ -25,7 +25,12 @@ from credit.models.scores import (
     EnterpriseRisk,
     EnterpriseScore,
 )
-from credit.models.snapshots import ImmutableRowError, Snapshot, SnapshotEntry
+from credit.models.snapshots import (
+    ImmutableRowError,
+    Snapshot,
+    SnapshotEntry,
+    SnapshotGradeCount,
+)
 from credit.models.tender import TenderCall, TenderClient
 
 __all__ = [
@@ -51,6 +56,7 @@ __all__ = [
     "Severity",
     "Snapshot",
     "SnapshotEntry",
+    "SnapshotGradeCount",
     "StaffProfile",
     "StaffRole",
     "TenderCall",

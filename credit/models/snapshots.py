@@ -89,3 +89,32 @@ class SnapshotEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRowError(ERR_SNAPSHOT_IMMUTABLE)
+
+
+class SnapshotGradeCount(models.Model):
+    """How many firms of one registration region had each grade in one snapshot: the grade
+    distribution over time of the bureau's statistics, without reading 250,000 entries per
+    month. Written with the snapshot, in its transaction, by one GROUP BY over its entries
+    (`credit.stats.grades.grade_counts_store`); as immutable as the snapshot itself.
+    A blacklisted firm is counted under its grade with `blacklisted` set."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="grade_counts")
+    as_of = models.DateField()  # the snapshot's day, copied so a month's last cut is one index read
+    region_code = models.CharField(max_length=12)
+    grade = models.CharField(max_length=8)
+    blacklisted = models.BooleanField()
+    firms = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("快照等级分布")
+        verbose_name_plural = _("快照等级分布")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "region_code", "grade", "blacklisted"],
+                name="snapshot_grade_count_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["as_of", "snapshot"], name="snapshot_grade_as_of_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} {self.region_code} {self.grade}: {self.firms}"

@@ -12,6 +12,7 @@ from inspections.models.registry import (
     Project,
     ProjectType,
 )
+from inspections.models.reports import MonthlyReport
 from inspections.models.risk import (
     InspectionPlan,
     PlanItem,
@@ -41,6 +42,7 @@ __all__ = [
     "InspectionTask",
     "Inspector",
     "ManagementContract",
+    "MonthlyReport",
     "Photo",
     "PhotoState",
     "PlanItem",

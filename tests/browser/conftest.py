@@ -1,4 +1,6 @@
+import os
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -51,3 +53,37 @@ def published_firms(settings):
     )
     snapshot_publish(actor=first)
     return good, bad
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless system Chromium with an English UI (the pages must stay Chinese anyway); a
+    module may define its own (the inspector app's drives a phone)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1)")
+        pytest.skip(f"{CHROMIUM} not installed: browser tests need the system Chromium")
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    connections.close_all()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--lang=en-US"]
+        )
+        yield chromium
+        chromium.close()
+        connections.close_all()

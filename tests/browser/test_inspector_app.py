@@ -24,9 +24,9 @@ from PIL import Image
 from backend.storage import get_store
 from inspections.models import Inspection, Photo, PhotoState, TaskKind, Upload
 from inspections.services import task_create
+from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.inspector_phone import ENGLISH_BROWSER_ARGS, InspectorApp, phone_context
 from tests.browser.link_proxy import LinkProxy
-from tests.browser.test_public_pages import CHROMIUM_ARGS
 from tests.factories import DEFAULT_PASSWORD, ContractFactory, ProjectFactory
 from tests.inspections import imagefactory
 from tests.mobile_api.phone import jpeg

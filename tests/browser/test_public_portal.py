@@ -10,38 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_public_pages import CHROMIUM_ARGS
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = (
     Path(os.environ.get("TEST_ARTEFACTS", ROOT / "var" / "test-artefacts")) / "public-portal"
 )
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = (1280, 390)
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 BLOCKING = {"serious", "critical"}
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{CHROMIUM} is required (REQUIRE_SERVICES=1)")
-        pytest.skip(f"{CHROMIUM} not installed: browser tests need the system Chromium")
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    connections.close_all()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, "--lang=en-US"]
-        )
-        yield chromium
-        chromium.close()
-        connections.close_all()
 
 
 def english_page(browser, width: int):

@@ -76,6 +76,7 @@ DOORS = """打开 open (make run serves http://127.0.0.1:8000):
   巡查员应用 inspectors' web app   http://127.0.0.1:8000/m/       inspector_150100 (phone-sized)
   主管部门工作台 bureau desk       http://127.0.0.1:8000/bureau/  reviewer_west / reviewer_east
     待办 waiting: 违规审核、异议 findings, an objection (reviewer_west); 黑名单批准 approval (admin)
+  监管统计 statistics              http://127.0.0.1:8000/bureau/statistics/  admin (whole region)
   信用信息公示 public portal       http://127.0.0.1:8000/credit/"""
 
 
