@@ -52,11 +52,24 @@ app.conf.beat_schedule = {
     # Signed tender calls are queued in Redis by the web processes (credit.tender_calls); this
     # moves them into PostgreSQL, so the call record lags by seconds, not by a batch of hours.
     "flush-tender-calls": {"task": "credit.flush_tender_calls", "schedule": 5.0},
+    # The bureau's statistics read stored monthly facts (inspections.stats.facts): the two
+    # months late syncs and reviews still change every hour, every month each night.
+    "refresh-statistics-recent": {
+        "task": "inspections.refresh_statistics",
+        "schedule": crontab(minute=20),
+        "args": ("recent",),
+    },
+    "refresh-statistics-all": {
+        "task": "inspections.refresh_statistics",
+        "schedule": crontab(hour=3, minute=45),
+        "args": ("all",),
+    },
     # The bureau's monthly statistics reports (issue 17): on the 2nd, after the 1st's 02:00
-    # snapshot has closed the month's grade distribution and a day of late syncs has arrived.
+    # snapshot has closed the month's grade distribution and a day of late syncs has arrived;
+    # an hour after the 04:00 calibration re-check, so the two do not share the worker.
     "monthly-statistics-reports": {
         "task": "inspections.build_monthly_reports",
-        "schedule": crontab(day_of_month=2, hour=4, minute=0),
+        "schedule": crontab(day_of_month=2, hour=5, minute=0),
     },
     # Tender calls are kept a year as the per-call record, then purged.
     "purge-tender-calls-daily": {

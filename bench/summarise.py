@@ -40,6 +40,8 @@ def section(path: Path) -> list[str]:
         lines += inspector_app_headline(data)
     if path.stem == "report" and isinstance(data.get("report"), dict):
         lines += report_headline(data)
+    if path.stem == "statistics" and isinstance(data.get("dashboard"), dict):
+        lines += statistics_headline(data)
     lines += ["| figure | value |", "|---|---|"]
     rows = [(k, v) for k, v in flatten(data) if k not in {"command", "summary"}]
     for key, value in rows[:MAX_ROWS]:
@@ -174,6 +176,57 @@ def report_headline(data: dict) -> list[str]:
 def _timing(value) -> str:
     if isinstance(value, dict) and "median_ms" in value:
         return f"{fmt(value['median_ms'])} / {fmt(value['p95_ms'])}"
+    return fmt(value)
+
+
+# The bureau statistics dashboard (issue 17: p95 ≤ 300 ms warm, ≤ 2 s cold on the province).
+STATISTICS_HEADLINE = (
+    ("province dashboard, warm, median / p95 ms", "dashboard.warm"),
+    ("province dashboard, cold (Redis flushed), median / p95 ms", "dashboard.cold"),
+    ("province dashboard, first request after the load, ms", "dashboard.first_ever_ms"),
+    ("one league (150100), warm, median / p95 ms", "dashboard_league.warm"),
+    ("one league (150100), cold, median / p95 ms", "dashboard_league.cold"),
+    ("CSV export, cold, median / p95 ms", "export_csv.cold"),
+    ("CSV export, warm, median / p95 ms", "export_csv.warm"),
+    ("CSV export, bytes", "export_csv.cold.bytes"),
+    ("XLSX export, cold, median / p95 ms", "export_xlsx.cold"),
+    ("XLSX export, warm, median / p95 ms", "export_xlsx.warm"),
+    ("XLSX export, bytes", "export_xlsx.cold.bytes"),
+    ("inspections list, first page, cold, median / p95 ms", "drilldown_inspections.cold"),
+    ("inspections list, first page, warm, median / p95 ms", "drilldown_inspections.warm"),
+    ("baseline: SELECT count(*) of the inspections, median ms", "baseline.median_ms"),
+    ("cold p95 ÷ baseline", "ratio_cold_p95_to_baseline"),
+    ("grade_counts_store per publish, mean ms", "world.grade_counts_store.mean_ms"),
+    ("grade_counts_store per publish, max ms", "world.grade_counts_store.max_ms"),
+    ("world load (COPY), s", "world.load_seconds"),
+)
+
+
+def statistics_headline(data: dict) -> list[str]:
+    rows, targets = _dig(data, "world.rows") or {}, data.get("targets", {})
+    passed = ", ".join(f"{name} {'✓' if ok else '✗'}" for name, ok in data["passed"].items())
+    lines = [
+        f"Whole province, {data.get('period')}, on {rows.get('credit_enterprise')} firms, "
+        f"{rows.get('inspections_project')} compounds, {rows.get('credit_creditrecord')} records, "
+        f"{rows.get('inspections_inspection')} inspections, {rows.get('credit_snapshotentry')} "
+        f"snapshot entries; targets: warm p95 ≤ {targets.get('warm_p95_ms')} ms, cold p95 ≤ "
+        f"{targets.get('cold_p95_ms')} ms ({passed}):",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    for label, key in STATISTICS_HEADLINE:
+        value = _dig(data, key)
+        if isinstance(value, dict) and "p50_ms" in value:
+            value = f"{_whole(value['p50_ms'])} / {_whole(value['p95_ms'])}"
+        lines.append(f"| {label} | {_whole(value)} |")
+    return [*lines, ""]
+
+
+def _whole(value) -> str:
+    """Large figures in full (a cold page of 26,730 ms, not 2.673e+04), small ones as fmt."""
+    if isinstance(value, float | int) and not isinstance(value, bool) and abs(value) >= 1000:
+        return f"{value:,.0f}"
     return fmt(value)
 
 

@@ -714,11 +714,12 @@ STEPS += [
     DemoStep("巡查历史（模拟）inspection history", seed_inspection_history),
     DemoStep("风险模型 risk model", seed_risk_model),
     DemoStep("巡查计划 inspection plan", seed_inspection_plan),
+    # Last month's statistics reports (the history is complete by now).
+    DemoStep("月度统计报告 monthly reports", demo_work.seed_monthly_reports),
     # Work waiting on the bureau desk (inspections.demo_work): every workflow has a case.
     DemoStep("待审核的违规发现 findings to review", demo_work.seed_review_work),
     DemoStep("待批准的黑名单提议 blacklist proposal", demo_work.seed_blacklist_proposal),
     DemoStep("异议期内的异议 objection in its window", demo_work.seed_objection_case),
-    DemoStep("月度统计报告 monthly reports", demo_work.seed_monthly_reports),
 ]
 
 

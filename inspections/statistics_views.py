@@ -101,13 +101,13 @@ def _file_response(data, content_type: str, name: str) -> HttpResponse:
     return response
 
 
-def _heading(region: StatRegion, period: Period, computed_at) -> list[str]:
-    when = timezone.localtime(computed_at).strftime("%Y-%m-%d %H:%M")
+def _heading(region: StatRegion, period: Period, facts_as_of) -> list[str]:
+    when = timezone.localtime(facts_as_of).strftime("%Y-%m-%d %H:%M")
     return [
         _("物业服务监管统计"),
         _("区划：{name}（{code}）").format(name=region.name, code=region.code),
         _("统计期间：{period}").format(period=period.label),
-        _("统计时间：{when}").format(when=when),
+        _("数据截至：{when}").format(when=when),
         _("口径说明见 docs/statistics.md"),
     ]
 
@@ -119,7 +119,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     figures = dashboard_figures(region, period)
     tables = dashboard_tables(figures)
     name = f"statistics-{region.code}-{period.key}"
-    heading = _heading(region, period, figures.computed_at)
+    heading = _heading(region, period, figures.facts_as_of)
     if export == "csv":
         return _file_response(tables_csv(tables, heading=heading), CSV_CONTENT_TYPE, f"{name}.csv")
     if export == "xlsx":

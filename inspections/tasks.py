@@ -145,3 +145,12 @@ def build_monthly_report(region_code: str, month: str) -> str:
 
     report = monthly_report_build(region_code, date.fromisoformat(month))
     return report.object_key
+
+
+@shared_task(name=task_names.REFRESH_STATISTICS_TASK)
+def refresh_statistics(scope: str = "recent") -> int:
+    """Recompute the statistics' facts: "recent" (hourly: this month and the last) or "all"
+    (nightly). Replacing whole months under an advisory lock makes a rerun harmless."""
+    from inspections.stats.facts import facts_refresh_all, facts_refresh_recent
+
+    return facts_refresh_all() if scope == "all" else facts_refresh_recent()

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
 
 from credit.models import Objection, ObjectionDecision, RepairApplication, RepairStatus
 from credit.stats.periods import Period
+
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,47 @@ def repairs_applied(period: Period, *, prefix: str):
     )
 
 
-def appeal_figures(period: Period, *, prefix: str) -> AppealFigures:
-    objections = objections_filed(period, prefix=prefix).aggregate(
-        objections=Count("id"),
-        objections_upheld=Count("id", filter=Q(decision=ObjectionDecision.UPHELD)),
-        objections_rejected=Count("id", filter=Q(decision=ObjectionDecision.REJECTED)),
+OBJECTIONS, REPAIRS = (
+    "objections",
+    "repairs",
+)  # keys: the decision ("pending" undecided); the status
+
+
+def appeal_facts(period: Period) -> list[tuple]:
+    """(month, firm's registration region, figure, key, count) of the objections filed and
+    the repairs applied for in the period's months, by outcome so far."""
+    facts = []
+    objections = Objection.objects.filter(filed_on__gte=period.start, filed_on__lt=period.end)
+    for row in (
+        objections.annotate(month=TruncMonth("filed_on"))
+        .values("month", "record__enterprise__region", "decision")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        key = row["decision"] or PENDING
+        facts.append((row["month"], row["record__enterprise__region"], OBJECTIONS, key, row["n"]))
+    repairs = RepairApplication.objects.filter(
+        applied_on__gte=period.start, applied_on__lt=period.end
     )
-    repairs = repairs_applied(period, prefix=prefix).aggregate(
-        repairs=Count("id"),
-        repairs_approved=Count("id", filter=Q(status=RepairStatus.APPROVED)),
-        repairs_rejected=Count("id", filter=Q(status=RepairStatus.REJECTED)),
+    for row in (
+        repairs.annotate(month=TruncMonth("applied_on"))
+        .values("month", "record__enterprise__region", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        facts.append(
+            (row["month"], row["record__enterprise__region"], REPAIRS, row["status"], row["n"])
+        )
+    return facts
+
+
+def appeal_figures(objections: dict[str, int], repairs: dict[str, int]) -> AppealFigures:
+    """From the summed facts: decision → objections, status → repairs."""
+    return AppealFigures(
+        objections=sum(objections.values()),
+        objections_upheld=objections.get(ObjectionDecision.UPHELD, 0),
+        objections_rejected=objections.get(ObjectionDecision.REJECTED, 0),
+        repairs=sum(repairs.values()),
+        repairs_approved=repairs.get(RepairStatus.APPROVED, 0),
+        repairs_rejected=repairs.get(RepairStatus.REJECTED, 0),
     )
-    return AppealFigures(**objections, **repairs)

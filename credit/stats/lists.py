@@ -6,12 +6,10 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 
 from credit.models import BlacklistStatus, ObjectionDecision, SnapshotEntry
-from credit.stats.appeals import objections_filed, repairs_applied
+from credit.stats.appeals import PENDING, objections_filed, repairs_applied
 from credit.stats.blacklist import blacklisted
 from credit.stats.grades import BLACKLIST, month_end_snapshots
 from credit.stats.periods import Period
-
-PENDING = "pending"
 
 
 def firms_of_grade(period: Period, *, prefix: str, grade: str = "") -> QuerySet:

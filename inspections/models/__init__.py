@@ -12,7 +12,7 @@ from inspections.models.registry import (
     Project,
     ProjectType,
 )
-from inspections.models.reports import MonthlyReport
+from inspections.models.reports import MonthlyReport, StatisticFact, StatisticsRefresh
 from inspections.models.risk import (
     InspectionPlan,
     PlanItem,
@@ -53,6 +53,8 @@ __all__ = [
     "RiskModelStatus",
     "RiskModelVersion",
     "SelectedBy",
+    "StatisticFact",
+    "StatisticsRefresh",
     "TaskFeedHead",
     "TaskKind",
     "TaskStatus",

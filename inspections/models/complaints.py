@@ -48,6 +48,7 @@ class Complaint(BaseModel):
         verbose_name = _("投诉")
         verbose_name_plural = _("投诉")
         ordering = ["-received_at"]
+        indexes = [models.Index(fields=["received_at"], name="complaint_received_idx")]
 
     def __str__(self) -> str:
         return f"{self.project}（{self.received_at:%Y-%m-%d}）"

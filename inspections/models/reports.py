@@ -31,3 +31,47 @@ class MonthlyReport(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.region_id} {self.month:%Y-%m}"
+
+
+class StatisticFact(models.Model):
+    """One additive number of the statistics for one month and one region: how many
+    inspections of a kind started, findings of a rule and review state were observed, waits of
+    a length ended, … (`inspections.stats.facts`). The region is the compound's own code (the
+    firm's registration region for credit figures), so a dashboard of any region sums the rows
+    under its prefix, and of any period the rows of its months.
+
+    Recomputed, never edited: `facts_refresh` replaces whole months (every hour the current and
+    previous month, every night all of them), so the figures of a month are as old as its last
+    refresh, which the dashboard shows."""
+
+    month = models.DateField()  # its first day
+    region_code = models.CharField(max_length=12)
+    figure = models.CharField(max_length=24)
+    key = models.CharField(max_length=80, blank=True)
+    value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("统计数据")
+        verbose_name_plural = _("统计数据")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "region_code", "figure", "key"], name="statistic_fact_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.region_code} {self.figure}/{self.key}={self.value}"
+
+
+class StatisticsRefresh(models.Model):
+    """When each month's facts were last recomputed (one row per month)."""
+
+    month = models.DateField(primary_key=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("统计刷新")
+        verbose_name_plural = _("统计刷新")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} @ {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -116,6 +116,8 @@ class Inspection(BaseModel):
         verbose_name = _("巡查记录")
         verbose_name_plural = _("巡查记录")
         ordering = ["-started_at"]
+        # The statistics' refresh of recent months and the newest-first drill-down list.
+        indexes = [models.Index(fields=["started_at"], name="inspection_started_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(submitted_at__isnull=False),
@@ -165,7 +167,12 @@ class Finding(BaseModel):
         verbose_name = _("违规发现")
         verbose_name_plural = _("违规发现")
         ordering = ["observed_at"]
-        indexes = [models.Index(fields=["review_status", "observed_at"])]
+        indexes = [
+            models.Index(fields=["review_status", "observed_at"]),
+            # The statistics' refresh of recent months and their drill-down lists.
+            models.Index(fields=["observed_at"], name="finding_observed_idx"),
+            models.Index(fields=["reviewed_at"], name="finding_reviewed_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(review_status="pending")

@@ -1,4 +1,5 @@
-"""Every figure of one region and period, computed once and kept for a few minutes.
+"""Every figure of one region and period, summed from the facts (`facts.py`) and kept for a
+few minutes.
 
 `dashboard_figures` is what the page, its exports, the bureau API and the monthly report all
 read, so they cannot disagree: the tables (`tables.py`) and charts are drawn from this one
@@ -17,7 +18,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from backend.exceptions import Invalid
-from credit.stats.appeals import AppealFigures, appeal_figures
+from credit.stats.appeals import OBJECTIONS, REPAIRS, AppealFigures, appeal_figures
 from credit.stats.blacklist import BlacklistFigures, blacklist_figures
 from credit.stats.grades import GradeMonth, grades_by_month
 from credit.stats.periods import Period, PeriodError, last_complete_month, parse_period
@@ -26,10 +27,10 @@ from inspections.stats.complaints import ComplaintFigures, complaint_figures
 from inspections.stats.coverage import (
     Coverage,
     coverage_at_end,
-    coverage_by_child,
     coverage_by_month,
     service_coverage,
 )
+from inspections.stats.facts import SummedFacts, ensure_facts, summed_facts
 from inspections.stats.findings import FindingFigures, finding_figures
 from inspections.stats.inspections import InspectionCounts, inspection_counts
 from inspections.stats.plans import RandomShare, random_share
@@ -49,6 +50,7 @@ class DashboardFigures:
     period: Period
     trend: Period
     computed_at: datetime
+    facts_as_of: datetime  # when the oldest month's facts were computed
     compute_ms: float
     inspections: InspectionCounts
     coverage: Coverage
@@ -86,20 +88,9 @@ def dashboard_figures(region: StatRegion, period: Period) -> DashboardFigures:
 def compute_dashboard(region: StatRegion, period: Period) -> DashboardFigures:
     started = time.perf_counter()
     trend = period.trend()
-    prefix = region.prefix
-    figures = dict(
-        inspections=inspection_counts(region, period, trend),
-        coverage=coverage_at_end(region, period),
-        coverage_by_month=coverage_by_month(region, trend),
-        coverage_by_child=coverage_by_child(region, period),
-        service_coverage=service_coverage(region, period),
-        findings=finding_figures(region, period, trend),
-        complaints=complaint_figures(region, period),
-        random_share=random_share(region, period),
-        grades=grades_by_month(trend, prefix=prefix),
-        blacklist=blacklist_figures(period, trend, prefix=prefix),
-        appeals=appeal_figures(period, prefix=prefix),
-    )
+    facts_as_of = ensure_facts(trend)
+    facts = summed_facts(region, trend)
+    figures = _figures(facts, region, period, trend)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     logger.info("statistics %s %s computed in %.0f ms", region.code, period.key, elapsed_ms)
     return DashboardFigures(
@@ -107,6 +98,28 @@ def compute_dashboard(region: StatRegion, period: Period) -> DashboardFigures:
         period=period,
         trend=trend,
         computed_at=timezone.now(),
+        facts_as_of=facts_as_of,
         compute_ms=elapsed_ms,
         **figures,
+    )
+
+
+def _figures(facts: SummedFacts, region: StatRegion, period: Period, trend: Period) -> dict:
+    prefix = region.prefix
+    coverage, coverage_by_child = coverage_at_end(facts, period)
+    return dict(
+        inspections=inspection_counts(facts, period, trend),
+        coverage=coverage,
+        coverage_by_month=coverage_by_month(facts, trend),
+        coverage_by_child=coverage_by_child if region.children else {},
+        service_coverage=service_coverage(facts, period),
+        findings=finding_figures(facts, period, trend),
+        complaints=complaint_figures(facts, period),
+        random_share=random_share(facts, period, region),
+        grades=grades_by_month(trend, prefix=prefix),
+        blacklist=blacklist_figures(period, trend, prefix=prefix),
+        appeals=appeal_figures(
+            facts.by_key(OBJECTIONS, months=period.months),
+            facts.by_key(REPAIRS, months=period.months),
+        ),
     )

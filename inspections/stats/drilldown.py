@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from backend.exceptions import Invalid, NotFound
@@ -39,8 +39,14 @@ from inspections.stats.coverage import (
     under_contract_on,
 )
 from inspections.stats.findings import findings_in_region, reviewed_in
-from inspections.stats.inspections import KINDS, submitted_inspections, with_kind
-from inspections.stats.plans import plan_items
+from inspections.stats.inspections import (
+    KINDS,
+    SELF_INITIATED,
+    kinds_of_tasks,
+    of_kind,
+    submitted_inspections,
+)
+from inspections.stats.plans import carried_out, plan_items
 from inspections.stats.queries import during
 from inspections.stats.regions import StatRegion
 from inspections.stats.tables import kind_labels
@@ -48,6 +54,7 @@ from inspections.stats.tables import kind_labels
 ERR_UNKNOWN_LIST = "没有这种统计明细。"
 ERR_BAD_FILTER = "筛选条件“{name}”的取值“{value}”无效。"
 YES_NO = ("yes", "no")
+CHUNK = 2000  # rows read, enriched and written at a time by an export
 RULE_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")  # retired rules' codes stay listable
 
 
@@ -60,8 +67,19 @@ class Listing:
     row: Callable[[dict], tuple]  # a dict → the row's values, in column order
     firm_column: int | None = None  # the column holding a USCC (linked to the firm's archive)
 
+    prepare: Callable[[list[dict]], list[dict]] | None = None  # enrich a chunk of rows at once
+
     def rows(self, queryset: QuerySet | None = None) -> Iterator[tuple]:
-        for item in (self.queryset if queryset is None else queryset).iterator(chunk_size=2000):
+        chunk: list[dict] = []
+        for item in (self.queryset if queryset is None else queryset).iterator(chunk_size=CHUNK):
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                yield from self._rows_of(chunk)
+                chunk = []
+        yield from self._rows_of(chunk)
+
+    def _rows_of(self, chunk: list[dict]) -> Iterator[tuple]:
+        for item in self.prepare(chunk) if self.prepare and chunk else chunk:
             yield self.row(item)
 
 
@@ -72,7 +90,7 @@ def local(moment: datetime | None) -> datetime | None:
 def choice(params: Mapping[str, str], name: str, allowed) -> str:
     value = params.get(name, "")
     if value and value not in allowed:
-        raise Invalid("invalid_filter", ERR_BAD_FILTER.format(name=name, value=value))
+        raise Invalid("invalid_filter", ERR_BAD_FILTER.format(name=name, value=value[:64]))
     return value
 
 
@@ -85,9 +103,9 @@ def drilldown(kind: str, region: StatRegion, period: Period, params: Mapping[str
 
 def inspections_list(region: StatRegion, period: Period, params) -> Listing:
     kind = choice(params, "kind", KINDS)
-    rows = with_kind(submitted_inspections(region, period))
+    rows = submitted_inspections(region, period)
     if kind:
-        rows = rows.filter(kind=kind)
+        rows = of_kind(rows, kind)
     labels = kind_labels()
     return Listing(
         "inspections",
@@ -97,7 +115,8 @@ def inspections_list(region: StatRegion, period: Period, params) -> Listing:
             "started_at",
             "project__name",
             "project__region__name",
-            "kind",
+            "task_id",
+            "task__kind",
             "inspector__display_name",
         ),
         lambda r: (
@@ -107,7 +126,15 @@ def inspections_list(region: StatRegion, period: Period, params) -> Listing:
             labels[r["kind"]],
             r["inspector__display_name"],
         ),
+        prepare=_with_kinds,
     )
+
+
+def _with_kinds(rows: list[dict]) -> list[dict]:
+    """Each inspection of a page (or export chunk) with its kind: one query for the chunk."""
+    task_kinds = {r["task_id"]: r["task__kind"] for r in rows if r["task_id"] is not None}
+    kinds = kinds_of_tasks(set(task_kinds), task_kinds)
+    return [{**r, "kind": kinds.get(r["task_id"], SELF_INITIATED)} for r in rows]
 
 
 def compounds_list(region: StatRegion, period: Period, params) -> Listing:
@@ -117,13 +144,13 @@ def compounds_list(region: StatRegion, period: Period, params) -> Listing:
     start, end = period.twelve_months_to_end()
     rows = compounds(region)
     if covered:
-        inspected = Q(inspected_within(start, end))
-        rows = rows.filter(inspected if covered == "yes" else ~inspected)
+        inspected = inspected_within(start, end)
+        rows = rows.filter(inspected) if covered == "yes" else rows.exclude(inspected)
     if category:
         rows = rows.filter(category_filter(category))
     if served:
-        running = Q(under_contract_on(period.end))
-        rows = rows.filter(running if served == "yes" else ~running)
+        running = under_contract_on(period.end)
+        rows = rows.filter(running) if served == "yes" else rows.exclude(running)
     last_visit = (
         Inspection.objects.filter(project_id=OuterRef("pk"), status=InspectionStatus.SUBMITTED)
         .values("project_id")
@@ -219,12 +246,9 @@ def plan_items_list(region: StatRegion, period: Period, params) -> Listing:
     rows = plan_items(region, period)
     if selected:
         rows = rows.filter(selected_by=selected)
-    carried_out = Exists(
-        Inspection.objects.filter(task_id=OuterRef("task_id"), status=InspectionStatus.SUBMITTED)
-    )
-    rows = rows.annotate(done=carried_out)
     if done:
-        rows = rows.filter(done=True)
+        rows = rows.filter(carried_out())
+    rows = rows.annotate(done=carried_out())  # per row of a page or chunk, by the task index
     reasons = dict(SelectedBy.choices)
     return Listing(
         "plan-items",

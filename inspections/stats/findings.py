@@ -3,31 +3,36 @@
 A finding counts in the month it was observed, in the region of its inspection's compound, once
 its inspection is submitted. Its severity and title are the active rulebook's for its rule.
 The review figures count findings *reviewed* in the period: the confirmation rate is confirmed
-/ (confirmed + rejected), and the time to review is reviewed_at − observed_at, its median in
-days. A confirmed finding is the one that becomes a credit record.
+/ (confirmed + rejected), and the time to review is reviewed_at − observed_at, counted in whole
+tenths of a day (rounded down) and its median in days. A confirmed finding is the one that
+becomes a credit record.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from credit.selectors import active_rulebook
 from credit.stats.periods import Period
 from inspections.models import Finding, InspectionStatus, ReviewStatus
 from inspections.stats.queries import (
-    as_days,
+    Fact,
+    WaitTenths,
     during,
-    elapsed,
     in_region,
-    medians,
-    month_number,
-    number_of_month,
+    local_month,
+    median_days,
+    month_of,
     share,
 )
 from inspections.stats.regions import StatRegion
+
+if TYPE_CHECKING:
+    from inspections.stats.facts import SummedFacts
 
 REGION_FIELD = "inspection__project__region__code"
 UNKNOWN_SEVERITY = "other"  # a code no active rule knows (a rule retired since)
@@ -86,83 +91,96 @@ class FindingFigures:
         return totals
 
 
-def finding_figures(region: StatRegion, period: Period, trend: Period) -> FindingFigures:
-    return FindingFigures(
-        by_rule=_by_rule(region, period),
-        review_by_month=_review_by_month(region, trend),
-        **_review_totals(region, period),
+FOUND, REVIEWED, REVIEW_WAIT = "found", "reviewed", "review_wait"
+# FOUND's key: "<rule code>|<review status>"; REVIEWED's: the decision; REVIEW_WAIT's: the wait
+# in whole tenths of a day (a histogram, so medians add up across months and regions).
+
+
+def finding_facts(period: Period) -> list[Fact]:
+    findings = Finding.objects.filter(inspection__status=InspectionStatus.SUBMITTED)
+    region = "inspection__project__region"
+    facts: list[Fact] = []
+    found = (
+        findings.filter(during(period, "observed_at"))
+        .annotate(month=local_month("observed_at"))
+        .values("month", region, "violation_code", "review_status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-
-
-def _by_rule(region: StatRegion, period: Period) -> list[RuleRow]:
-    rows = (
-        findings_in_region(region)
-        .filter(during(period, "observed_at"))
-        .values("violation_code")
-        .annotate(
-            found=Count("id"),
-            confirmed=Count("id", filter=Q(review_status=ReviewStatus.CONFIRMED)),
-            rejected=Count("id", filter=Q(review_status=ReviewStatus.REJECTED)),
-            pending=Count("id", filter=Q(review_status=ReviewStatus.PENDING)),
+    for row in found:
+        key = f"{row['violation_code']}|{row['review_status']}"
+        facts.append((month_of(row["month"]), row[region], FOUND, key, row["n"]))
+    reviewed = findings.filter(
+        during(period, "reviewed_at"),
+        review_status__in=[ReviewStatus.CONFIRMED, ReviewStatus.REJECTED],
+    ).annotate(month=local_month("reviewed_at"))
+    decisions = reviewed.values("month", region, "review_status").annotate(n=Count("id"))
+    for row in decisions.order_by():
+        facts.append(
+            (month_of(row["month"]), row[region], REVIEWED, row["review_status"], row["n"])
         )
-        .order_by("-found", "violation_code")
+    waits = (
+        reviewed.annotate(tenths=WaitTenths("reviewed_at", "observed_at"))
+        .values("month", region, "tenths")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    for row in waits:
+        facts.append(
+            (month_of(row["month"]), row[region], REVIEW_WAIT, str(row["tenths"]), row["n"])
+        )
+    return facts
+
+
+def finding_figures(facts: SummedFacts, period: Period, trend: Period) -> FindingFigures:
+    months = period.months
+    reviewed = facts.by_key(REVIEWED, months=months)
+    return FindingFigures(
+        by_rule=_by_rule(facts.by_key(FOUND, months=months)),
+        review_by_month=[_review_month(facts, month) for month in trend.months],
+        reviewed=sum(reviewed.values()),
+        confirmed=reviewed.get(ReviewStatus.CONFIRMED, 0),
+        median_days_to_review=median_days(facts.histogram(REVIEW_WAIT, months)),
+    )
+
+
+def _review_month(facts: SummedFacts, month: date) -> ReviewMonth:
+    reviewed = facts.by_key(REVIEWED, month=month)
+    return ReviewMonth(
+        month,
+        sum(reviewed.values()),
+        reviewed.get(ReviewStatus.CONFIRMED, 0),
+        median_days(facts.histogram(REVIEW_WAIT, [month])),
+    )
+
+
+def _by_rule(found: dict[str, int]) -> list[RuleRow]:
+    counts: dict[str, dict[str, int]] = {}
+    for key, n in found.items():
+        code, _, status = key.partition("|")
+        counts.setdefault(code, {})[status] = n
     rules = {rule.code: rule for rule in active_rulebook().rulebook.rules}
     result = []
-    for row in rows:
-        rule = rules.get(row["violation_code"])
+    for code, statuses in counts.items():
+        rule = rules.get(code)
         result.append(
             RuleRow(
-                code=row["violation_code"],
-                title=rule.title_zh if rule else row["violation_code"],
-                title_en=rule.title_en if rule else row["violation_code"],
+                code=code,
+                title=rule.title_zh if rule else code,
+                title_en=rule.title_en if rule else code,
                 severity=(rule.severity or UNKNOWN_SEVERITY) if rule else UNKNOWN_SEVERITY,
-                found=row["found"],
-                confirmed=row["confirmed"],
-                rejected=row["rejected"],
-                pending=row["pending"],
+                found=sum(statuses.values()),
+                confirmed=statuses.get(ReviewStatus.CONFIRMED, 0),
+                rejected=statuses.get(ReviewStatus.REJECTED, 0),
+                pending=statuses.get(ReviewStatus.PENDING, 0),
             )
         )
-    return result
+    return sorted(result, key=lambda row: (-row.found, row.code))
 
 
 def reviewed_in(region: StatRegion, period: Period) -> QuerySet[Finding]:
+    """The findings reviewed in the period (the drill-down of the review figures)."""
     return findings_in_region(region).filter(
         during(period, "reviewed_at"),
         review_status__in=[ReviewStatus.CONFIRMED, ReviewStatus.REJECTED],
     )
-
-
-def _review_totals(region: StatRegion, period: Period) -> dict:
-    reviewed = reviewed_in(region, period)
-    counts = reviewed.aggregate(
-        reviewed=Count("id"), confirmed=Count("id", filter=Q(review_status=ReviewStatus.CONFIRMED))
-    )
-    median = medians(reviewed.annotate(wait=elapsed("reviewed_at", "observed_at")), value="wait")
-    return {**counts, "median_days_to_review": as_days(median.get(None))}
-
-
-def _review_by_month(region: StatRegion, trend: Period) -> list[ReviewMonth]:
-    reviewed = reviewed_in(region, trend).annotate(month=month_number("reviewed_at"))
-    counts = {
-        row["month"]: row
-        for row in reviewed.values("month")
-        .annotate(
-            reviewed=Count("id"),
-            confirmed=Count("id", filter=Q(review_status=ReviewStatus.CONFIRMED)),
-        )
-        .order_by()
-    }
-    monthly_medians = medians(
-        reviewed.annotate(wait=elapsed("reviewed_at", "observed_at")), value="wait", group="month"
-    )
-    result = []
-    for month in trend.months:
-        number = number_of_month(month)
-        row = counts.get(number, {"reviewed": 0, "confirmed": 0})
-        result.append(
-            ReviewMonth(
-                month, row["reviewed"], row["confirmed"], as_days(monthly_medians.get(number))
-            )
-        )
-    return result

@@ -1,35 +1,45 @@
-"""Query pieces every figure shares: a region as a prefix filter, a month as an integer, a
-grouping of sibling regions, and medians computed in the database.
+"""Query pieces every figure's facts share: a period as bounds, a local month to group by, a wait
+in tenths of a day, and the one PostgreSQL session setting the big aggregates need.
 
-Every figure is one or two aggregate queries; nothing here loops over rows in Python. The
-same SQL runs on PostgreSQL (tests, production) and SQLite (`make run`).
+A fact is one additive number of one month and one region (`inspections.stats.facts`); each
+concern module computes its facts with a few aggregate queries over every region at once,
+grouped by month, region and key. The same SQL runs on PostgreSQL and SQLite (`make run`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import (
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    Q,
-    QuerySet,
-    Value,
-    Window,
-)
-from django.db.models.functions import ExtractMonth, ExtractYear, RowNumber, Substr
+from django.db import connection, transaction
+from django.db.models import F, Func, IntegerField, Q
+from django.db.models.functions import TruncMonth
 
-from credit.stats.periods import Period
+from credit.stats.periods import LOCAL_ZONE, Period
+
+# The facts' queries sort and hash a million rows each; PostgreSQL's default 4 MB of work
+# memory would spill those to disk. Raised for the refresh transaction only.
+ANALYTIC_WORK_MEM = "64MB"
+TENTHS_PER_DAY = 10
+
+# (month, region code, figure, key, value): one row of `StatisticFact`.
+Fact = tuple[date, str, str, str, int]
 
 
-def in_region(prefix: str, field: str) -> Q:
-    """Rows whose region code `field` lies in the region of `prefix` (GB/T 2260 by prefix)."""
-    return Q(**{f"{field}__startswith": prefix})
+@contextmanager
+def analytic_queries() -> Iterator[None]:
+    """A transaction with the work memory the facts' sorts need and no JIT on PostgreSQL
+    (compiling each plan costs more than these queries save). Inside a caller's transaction the
+    settings last until that one ends, which is harmless."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = %s", [ANALYTIC_WORK_MEM])
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def during(period: Period, field: str, *, instant: bool = True) -> Q:
@@ -41,64 +51,60 @@ def during(period: Period, field: str, *, instant: bool = True) -> Q:
     return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
 
-def month_number(field: str) -> ExpressionWrapper:
-    """year × 12 + month − 1 of `field` in Asia/Shanghai (the active time zone): months that
-    subtract, and group as plain integers on every database."""
-    return ExpressionWrapper(
-        ExtractYear(field) * 12 + ExtractMonth(field) - 1, output_field=IntegerField()
-    )
+def local_month(field: str, *, instant: bool = True) -> TruncMonth:
+    """The month of an instant in Asia/Shanghai, or of a date, to group by."""
+    return TruncMonth(field, tzinfo=LOCAL_ZONE) if instant else TruncMonth(field)
 
 
-def month_of_number(number: int) -> date:
-    return date(number // 12, number % 12 + 1, 1)
+def month_of(value: date | datetime) -> date:
+    """What `local_month` gives back (a date, or a local datetime) as the month's first day."""
+    if isinstance(value, datetime):
+        value = value.astimezone(LOCAL_ZONE).date() if value.tzinfo else value.date()
+    return value.replace(day=1)
 
 
-def number_of_month(month: date) -> int:
-    return month.year * 12 + month.month - 1
+class WaitTenths(Func):
+    """Whole tenths of a day from `earlier` to `later`, rounded down: the unit every median
+    wait is counted in, so that a month's waits are a histogram that adds up across months and
+    regions (a median of medians would be wrong)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, later: str, earlier: str) -> None:
+        super().__init__(F(later), F(earlier))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 8640)::integer",
+            arg_joiner=" - ",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        later, earlier = self.get_source_expressions()
+        later_sql, later_params = compiler.compile(later)
+        earlier_sql, earlier_params = compiler.compile(earlier)
+        sql = f"CAST(FLOOR((julianday({later_sql}) - julianday({earlier_sql})) * 10) AS INTEGER)"
+        return sql, (*later_params, *earlier_params)
 
 
-def child_region(field: str, length: int) -> Substr:
-    """The first `length` digits of a region code: siblings' prefixes have the same length
-    (leagues 4, banners and counties 6), so one GROUP BY splits a region into its children."""
-    return Substr(field, 1, length)
-
-
-def elapsed(later: str, earlier: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
-
-
-def medians(queryset: QuerySet, *, value: str, group: str | None = None) -> dict:
-    """The median of the annotation `value` per value of the annotation `group` (or overall,
-    under the key None), computed in the database: each group's rows are numbered in order of
-    `value` and only the one or two middle rows come back (the mean of two for an even count).
-    Durations come back as timedelta, numbers as numbers."""
-    partition = [F(group)] if group else []
-    ranked = queryset.annotate(
-        _rank=Window(RowNumber(), partition_by=partition or None, order_by=F(value).asc()),
-        _count=Window(Count("pk"), partition_by=partition or None),
-        _group=F(group) if group else Value(0),
-    )
-    # Django filters on window annotations in an outer query: the middle rows only leave the
-    # database. (n + 1) / 2 and (n + 2) / 2 in integer division are the middle positions.
-    middle = ranked.filter(
-        Q(_rank=(F("_count") + 1) / 2) | Q(_rank=(F("_count") + 2) / 2)
-    ).values_list("_group", value)
-    found: dict = {}
-    for key, item in middle:
-        found.setdefault(key if group else None, []).append(item)
-    return {key: _mean(items) for key, items in found.items()}
-
-
-def _mean(items: list):
-    if isinstance(items[0], timedelta):
-        return sum(items, timedelta()) / len(items)
-    return sum(items) / len(items)
-
-
-def as_days(duration: timedelta | None) -> float | None:
-    if duration is None:
+def median_days(histogram: dict[int, int]) -> float | None:
+    """The median of waits counted in tenths of a day (the mean of the two middle ones for an
+    even count, as statistics.median), in days with one decimal."""
+    total = sum(histogram.values())
+    if not total:
         return None
-    return round(duration.total_seconds() / 86400, 1)
+    low, high = (total - 1) // 2, total // 2  # 0-based positions of the middle one or two
+    seen, found = 0, []
+    for tenths in sorted(histogram):
+        count = histogram[tenths]
+        for position in (low, high):
+            if seen <= position < seen + count:
+                found.append(tenths)
+        seen += count
+    return round(sum(found) / len(found) / TENTHS_PER_DAY, 2)
 
 
 def share(part: int, whole: int) -> float | None:
@@ -108,9 +114,6 @@ def share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1)
 
 
-def is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def codes_under(prefixes: Iterable[str], code: str) -> bool:
-    return any(code.startswith(prefix) for prefix in prefixes)
+def in_region(prefix: str, field: str) -> Q:
+    """Rows whose region code `field` lies in the region of `prefix` (GB/T 2260 by prefix)."""
+    return Q(**{f"{field}__startswith": prefix})

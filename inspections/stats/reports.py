@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -30,6 +30,7 @@ from credit.workdays import today_local
 from inspections.models import MonthlyReport
 from inspections.stats.charts import dashboard_charts
 from inspections.stats.dashboard import compute_dashboard
+from inspections.stats.facts import facts_refresh
 from inspections.stats.regions import statistics_region_unscoped
 from inspections.stats.tables import dashboard_tables, headline_figures
 from inspections.task_names import BUILD_MONTHLY_REPORT_TASK
@@ -53,6 +54,7 @@ def monthly_report_build(region_code: str, month: date) -> MonthlyReport:
     """Make (or make again) the report of `region_code` for the month of `month`."""
     month = month.replace(day=1)
     region = statistics_region_unscoped(region_code)
+    facts_refresh(month_period(month))  # the month as it stands now, not as of the last hour
     figures = compute_dashboard(region, month_period(month))
     with translation.override(REPORT_LANGUAGE):
         html = render_to_string(
@@ -101,7 +103,7 @@ class ListedReport:
     id: int
     month: date
     size: int
-    generated_at: object
+    generated_at: datetime
 
 
 def monthly_reports(user: AbstractBaseUser, *, region_code: str) -> list[ListedReport]:

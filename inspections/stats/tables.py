@@ -8,7 +8,7 @@ cached without text (`dashboard.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlencode
 
@@ -46,7 +46,6 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     note: str = ""
-    first_column_is_label: bool = field(default=True)
 
 
 def kind_labels() -> dict[str, str]:

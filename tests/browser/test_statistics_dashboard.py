@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.browser.test_public_portal import ARTEFACTS as PORTAL_ARTEFACTS
 from tests.browser.test_public_portal import WIDTHS, english_page, serious_violations
-from tests.inspections.statistics.world import build_world
+from tests.inspections.stats.world import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,14 +9,18 @@ from inspections import demo_data
 # What seeding would otherwise log by the thousand, drowning the progress and the accounts:
 # in embedded mode every queued task runs in-process and Celery logs each one ("Task …
 # succeeded"), and kombu warns that the empty broker URL means localhost (eager tasks never
-# connect to it); each back-filled monthly snapshot logs a line, and each demo photo, processed
-# by the seed itself, a "nothing to process" when its queued task runs. Warnings and errors of
+# connect to it); each back-filled monthly snapshot and each monthly report logs a line, and
+# each demo photo, processed by the seed itself, a "nothing to process" when its queued task
+# runs. Warnings and errors of
 # everything else still show.
 QUIET_LOGGERS = {
     "celery.app.trace": logging.WARNING,
     "inspections.tasks": logging.WARNING,
     "kombu.connection": logging.ERROR,
     "credit.publication": logging.WARNING,
+    # The monthly reports step: a line per figure computation and per PDF.
+    "inspections.stats.dashboard": logging.WARNING,
+    "inspections.stats.reports": logging.WARNING,
 }
 
 

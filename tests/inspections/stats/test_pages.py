@@ -17,7 +17,7 @@ from inspections.stats.dashboard import compute_dashboard
 from inspections.stats.regions import statistics_region
 from inspections.stats.tables import dashboard_tables
 from tests.factories import DEFAULT_PASSWORD
-from tests.inspections.statistics.world import build_world
+from tests.inspections.stats.world import build_world
 
 pytestmark = pytest.mark.django_db
 URL = "/bureau/statistics/"

@@ -1,6 +1,7 @@
 """Properties: a period written and read back is itself; the running-sum coverage trend equals a
 direct COUNT(DISTINCT) for any history of inspections."""
 
+import statistics
 from datetime import date, time, timedelta
 
 import pytest
@@ -19,9 +20,11 @@ from credit.stats.periods import (
 )
 from inspections.models import Inspection, InspectionStatus
 from inspections.stats.coverage import coverage_by_month
+from inspections.stats.facts import facts_refresh, summed_facts
+from inspections.stats.queries import WaitTenths, median_days
 from inspections.stats.regions import statistics_region_unscoped
 from tests.factories import ProjectFactory, region, staff
-from tests.inspections.statistics.world import inspect, local
+from tests.inspections.stats.world import inspect, local
 
 months = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 1)).map(
     lambda d: d.replace(day=1)
@@ -94,7 +97,8 @@ def _check_coverage_trend(visits) -> None:
         inspect(holder, projects[compound], local(day, clock))
     trend = Period(date(2023, 6, 1), date(2026, 3, 1))
 
-    got = coverage_by_month(statistics_region_unscoped("150102"), trend)
+    facts_refresh(trend)
+    got = coverage_by_month(summed_facts(statistics_region_unscoped("150102"), trend), trend)
 
     for month in trend.months:
         start, end = add_months(month, -11), add_months(month, 1)
@@ -106,3 +110,45 @@ def _check_coverage_trend(visits) -> None:
         ).aggregate(n=Count("project", distinct=True))["n"]
         assert got[month].inspected == expected, month
         assert got[month].compounds == 4
+
+
+@given(st.lists(st.integers(0, 400), max_size=60))
+def test_the_median_of_a_histogram_is_the_median_of_its_waits(tenths):
+    histogram: dict[int, int] = {}
+    for value in tenths:
+        histogram[value] = histogram.get(value, 0) + 1
+
+    got = median_days(histogram)
+
+    if not tenths:
+        assert got is None
+    else:
+        assert got == round(statistics.median(tenths) / 10, 2)
+
+
+@pytest.mark.django_db
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 40 * 24 * 3600), min_size=1, max_size=10))
+def test_waits_are_whole_tenths_of_a_day_in_the_database(seconds):
+    """The database's WaitTenths is floor(seconds / 8640), whatever the wait."""
+    try:
+        with transaction.atomic():
+            _check_tenths(seconds)
+            raise Rollback
+    except Rollback:
+        pass
+
+
+def _check_tenths(seconds) -> None:
+    holder = type("W", (), {"inspector": staff(role="inspector", regions=("150100",))})
+    project = ProjectFactory(region=region("150102", "新城区"))
+    start = local(date(2026, 1, 5), time(8, 0))
+    for wait in seconds:
+        row = inspect(holder, project, start, finished_minutes=0)
+        Inspection.objects.filter(pk=row.pk).update(finished_at=start + timedelta(seconds=wait))
+    got = sorted(
+        Inspection.objects.filter(project=project)
+        .annotate(t=WaitTenths("finished_at", "started_at"))
+        .values_list("t", flat=True)
+    )
+    assert got == sorted(wait // 8640 for wait in seconds)

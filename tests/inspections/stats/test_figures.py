@@ -11,7 +11,7 @@ from credit.stats.periods import add_months, parse_period
 from inspections.models import Inspection, InspectionStatus
 from inspections.stats.dashboard import compute_dashboard
 from inspections.stats.regions import statistics_region
-from tests.inspections.statistics.world import MARCH, build_world, local
+from tests.inspections.stats.world import MARCH, build_world, local
 
 pytestmark = pytest.mark.django_db
 

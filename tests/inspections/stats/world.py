@@ -1,4 +1,4 @@
-"""A small hand-built world whose statistics are counted by hand (tests/inspections/statistics).
+"""A small hand-built world whose statistics are counted by hand (tests/inspections/stats).
 
 Period: March 2026 in 呼和浩特市 (150100: 新城区 150102, 回民区 150103); 包头市 (150200) has
 one of everything, which must never count. Rows are written straight through the models, as
@@ -116,7 +116,13 @@ def _task(world: World, project, kind=TaskKind.ROUTINE, status=TaskStatus.DONE) 
 
 
 def inspect(
-    world: World, project, started: datetime, *, task=None, status=InspectionStatus.SUBMITTED
+    world: World,
+    project,
+    started: datetime,
+    *,
+    task=None,
+    status=InspectionStatus.SUBMITTED,
+    finished_minutes: int = 30,
 ):
     key = uuid.uuid4()
     return Inspection.objects.create(
@@ -125,7 +131,7 @@ def inspect(
         project=project,
         task=task,
         started_at=started,
-        finished_at=started + timedelta(minutes=30),
+        finished_at=started + timedelta(minutes=finished_minutes),
         status=status,
         submitted_at=started + timedelta(minutes=30)
         if status == InspectionStatus.SUBMITTED

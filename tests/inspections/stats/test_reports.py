@@ -19,7 +19,7 @@ from inspections.stats.reports import REPORTED_LEVELS, monthly_report_build
 from inspections.task_names import BUILD_MONTHLY_REPORTS_TASK
 from tests.credit.conftest import new_record, publish, rescore
 from tests.factories import EnterpriseFactory, region
-from tests.inspections.statistics.world import build_world
+from tests.inspections.stats.world import build_world
 
 WORKER_WAIT_S = 90.0  # six PDFs, the first one importing WeasyPrint, on a busy 2-core machine
 
