@@ -21,6 +21,7 @@ QUIET_LOGGERS = {
     # The monthly reports step: a line per figure computation and per PDF.
     "inspections.stats.dashboard": logging.WARNING,
     "inspections.stats.reports": logging.WARNING,
+    "inspections.stats.facts": logging.WARNING,
 }
 
 
