@@ -51,7 +51,6 @@ class DashboardFigures:
     trend: Period
     computed_at: datetime
     facts_as_of: datetime  # when the oldest month's facts were computed
-    compute_ms: float
     inspections: InspectionCounts
     coverage: Coverage
     coverage_by_month: dict
@@ -99,7 +98,6 @@ def compute_dashboard(region: StatRegion, period: Period) -> DashboardFigures:
         trend=trend,
         computed_at=timezone.now(),
         facts_as_of=facts_as_of,
-        compute_ms=elapsed_ms,
         **figures,
     )
 

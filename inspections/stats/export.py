@@ -109,14 +109,10 @@ def _write_rows(sheet, columns: Sequence[str], rows: Iterable[Sequence]) -> None
 def _xlsx_value(value):
     if value is None:
         return None
-    if isinstance(value, datetime):
+    if isinstance(value, datetime) and value.tzinfo is not None:
         # Excel has no time zones: write the local wall time the page shows.
-        return value.replace(tzinfo=None) if value.tzinfo is None else _local(value)
+        return value.astimezone(LOCAL_ZONE).replace(tzinfo=None)
     return value
-
-
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone(LOCAL_ZONE).replace(tzinfo=None)
 
 
 def _saved(book: Workbook) -> bytes:

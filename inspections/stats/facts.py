@@ -24,7 +24,13 @@ from django.utils import timezone
 from credit.stats.appeals import appeal_facts
 from credit.stats.periods import Period, add_months, last_complete_month
 from credit.workdays import today_local
-from inspections.models import StatisticFact, StatisticsRefresh
+from inspections.models import (
+    Complaint,
+    Inspection,
+    InspectionPlan,
+    StatisticFact,
+    StatisticsRefresh,
+)
 from inspections.stats.complaints import complaint_facts
 from inspections.stats.coverage import COMPOUNDS, COVERED, coverage_facts
 from inspections.stats.findings import finding_facts
@@ -108,8 +114,6 @@ def facts_refresh_all() -> int:
 
 
 def _first_month() -> date:
-    from inspections.models import Complaint, Inspection, InspectionPlan
-
     candidates = [
         Inspection.objects.aggregate(m=Min("started_at"))["m"],
         Complaint.objects.aggregate(m=Min("received_at"))["m"],
